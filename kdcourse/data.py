@@ -1,0 +1,185 @@
+"""The course's datasets: MNIST, sentiment snippets, and a plain-English corpus.
+
+All three load from data/ with no network. In the `gpu` profile, `load_sentiment` first tries
+GLUE SST-2 from the Hugging Face hub and falls back to the shipped data with a printed message.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import re
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .assets import data_file
+from .profiles import Profile, active_profile
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the usual normalisation constants of the training set
+
+
+class MNIST(Dataset):
+    """MNIST as torchvision's `datasets.MNIST` has it: `.data` uint8 [N, 28, 28], `.targets` int64.
+
+    Items are `(image, label)`; without a transform the image is a normalised float tensor
+    [1, 28, 28]. A `transform` receives the uint8 [28, 28] tensor instead.
+    """
+
+    classes = [str(i) for i in range(10)]
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, split: str, transform=None):
+        self.data = torch.from_numpy(np.ascontiguousarray(images))
+        self.targets = torch.from_numpy(labels.astype(np.int64))
+        self.split = split
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        image = self.data[i]
+        if self.transform is not None:
+            return self.transform(image), int(self.targets[i])
+        return normalise_mnist(image).unsqueeze(0), int(self.targets[i])
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All images normalised as one float tensor [N, 1, 28, 28], and the labels: fast on CPU."""
+        return normalise_mnist(self.data).unsqueeze(1), self.targets
+
+    def __repr__(self) -> str:
+        return f"MNIST(split={self.split!r}, n={len(self)})"
+
+
+def normalise_mnist(images: torch.Tensor) -> torch.Tensor:
+    return (images.float() / 255.0 - MNIST_MEAN) / MNIST_STD
+
+
+def load_mnist(split: str = "train", n: int | None = None, seed: int = 0, transform=None) -> MNIST:
+    """The real MNIST split ('train': 60,000, 'test': 10,000), optionally a class-balanced subset of n.
+
+    The subset is drawn with `seed`, the same indices every time.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    with np.load(data_file("mnist.npz")) as z:
+        images, labels = z[f"{split}_images"], z[f"{split}_labels"]
+    if n is not None and n < len(labels):
+        rng = np.random.default_rng(seed)
+        per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in range(10)]
+        idx = np.sort(np.concatenate([ix[: n // 10 + (c < n % 10)] for c, ix in enumerate(per_class)]))
+        images, labels = images[idx], labels[idx]
+    return MNIST(images, labels, split, transform)
+
+
+def _subsample(ds, n: int | None, seed: int):
+    """A fixed random subset of n rows (all rows when n is None or larger)."""
+    if n is None or n >= len(ds):
+        return ds
+    return ds.shuffle(seed=seed).select(range(n))
+
+
+def load_rotten_tomatoes():
+    """The Rotten Tomatoes critic snippets shipped in data/: a DatasetDict train/validation/test.
+
+    Labels: 1 = fresh (positive), 0 = rotten (negative). The splits are fixed by a hash of the text,
+    so no snippet appears in two splits (see data/provenance.json).
+    """
+    from datasets import ClassLabel, Dataset as HFDataset, DatasetDict, Features, Value
+
+    rows = {"train": [], "validation": [], "test": []}
+    with gzip.open(data_file("rotten_tomatoes.csv.gz"), "rt", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            rows[r["split"]].append((r["text"], int(r["label"])))
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["negative", "positive"])})
+    return DatasetDict({s: HFDataset.from_dict({"text": [t for t, _ in v], "label": [l for _, l in v]},
+                                               features=features) for s, v in rows.items()})
+
+
+def _load_sst2():
+    """GLUE SST-2 from the hub. Its test labels are hidden, so: validation -> test, and a fixed
+    5 % of train -> validation."""
+    from datasets import DatasetDict, load_dataset
+
+    raw = load_dataset("nyu-mll/glue", "sst2").rename_column("sentence", "text").remove_columns("idx")
+    carved = raw["train"].train_test_split(test_size=0.05, seed=0, stratify_by_column="label")
+    return DatasetDict(train=carved["train"], validation=carved["test"], test=raw["validation"])
+
+
+def hub_available() -> bool:
+    """False when HF_HUB_OFFLINE is set or the hub does not answer within a few seconds."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    import socket
+
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+def load_sentiment(profile: Profile | None = None):
+    """Binary sentiment as a DatasetDict (text, label) with train/validation/test.
+
+    `gpu` profile: GLUE SST-2 from the hub when it answers; otherwise, and in `cpu`/`smoke`,
+    the Rotten Tomatoes snippets from data/. Sizes follow `profile.finetune`.
+    """
+    p = profile or active_profile()
+    ds = None
+    if p.sentiment == "sst2":
+        if hub_available():
+            ds = _load_sst2()
+        else:
+            print("Hugging Face hub unreachable: using the offline Rotten Tomatoes snippets "
+                  "from data/ instead of GLUE SST-2.")
+    if ds is None:
+        ds = load_rotten_tomatoes()
+    from datasets import DatasetDict
+
+    sizes = {"train": p.finetune.train_size, "validation": p.finetune.eval_size, "test": p.finetune.eval_size}
+    return DatasetDict({s: _subsample(ds[s], sizes[s], p.seed) for s in ds})
+
+
+def _passages(text: str, max_chars: int = 400) -> list[str]:
+    """Cut a speech into passages of whole sentences, at most about max_chars each."""
+    text = re.sub(r"\((Applause|Laughter)[^)]*\)", " ", text)
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z\"\u201c])", " ".join(text.split()))
+    passages, current = [], ""
+    for sentence in sentences:
+        if current and len(current) + len(sentence) > max_chars:
+            passages.append(current)
+            current = ""
+        current = f"{current} {sentence}".strip()
+    if current:
+        passages.append(current)
+    return [p for p in passages if len(p.split()) >= 8]
+
+
+def load_corpus(split: str = "train", profile: Profile | None = None) -> list[str]:
+    """Plain English for language-model pretraining, as passages of a few whole sentences:
+    US State of the Union addresses 1946-2021 (public domain). Every 10th speech is held out as
+    'test'. The train split is cut to `profile.pretrain.corpus_chars` characters, the test split
+    to a fifth of that.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    p = profile or active_profile()
+    with gzip.open(data_file("sotu_1946_2021.jsonl.gz"), "rt", encoding="utf-8") as f:
+        speeches = [json.loads(line) for line in f]
+    chosen = [s for i, s in enumerate(speeches) if (i % 10 == 9) == (split == "test")]
+    passages = [par for s in chosen for par in _passages(s["text"])]
+    limit = p.pretrain.corpus_chars
+    if limit is not None and split == "test":
+        limit //= 5
+    if limit is not None:
+        kept, total = [], 0
+        for par in passages:
+            if total >= limit:
+                break
+            kept.append(par)
+            total += len(par)
+        passages = kept
+    return passages
