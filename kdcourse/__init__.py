@@ -4,6 +4,7 @@ Notebooks import what they need from here; every function lives in one module wi
 says what it holds (profiles, data, models, losses, train, bench, plots, ...).
 """
 from .assets import MissingAssetError, cache_dir, data_dir
+from .course import course_table, notebook_runtime
 from .data import MNIST, load_corpus, load_mnist, load_rotten_tomatoes, load_sentiment
 from .env import environment_report
 from .models import load_causal_lm, load_encoder, load_tokenizer

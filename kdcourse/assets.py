@@ -58,17 +58,28 @@ def package_file(asset: tuple[str, str, str, str]) -> Path:
     return path
 
 
+def _short(path: Path) -> str:
+    """A path as a reader would recognise it: inside the repository or inside site-packages."""
+    text = str(path)
+    if "site-packages/" in text:
+        return "site-packages/" + text.split("site-packages/", 1)[1]
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return text
+
+
 def asset_report() -> dict[str, str]:
-    """Which assets were found: name -> path, or the error text."""
+    """Which assets were found: name -> 'found: <where>', or 'MISSING: <how to fix>'."""
     report = {}
     for name in ("mnist.npz", "rotten_tomatoes.csv.gz", "sotu_1946_2021.jsonl.gz"):
         try:
-            report[f"data/{name}"] = str(data_file(name))
+            report[f"data/{name}"] = f"found: {_short(data_file(name))}"
         except MissingAssetError as e:
             report[f"data/{name}"] = f"MISSING: {e}"
     for asset in (MINILM, SMOLLM2):
         try:
-            report[asset[0]] = str(package_file(asset))
+            report[f"weights: {asset[0]}"] = f"found: {_short(package_file(asset))}"
         except MissingAssetError as e:
-            report[asset[0]] = f"MISSING: {e}"
+            report[f"weights: {asset[0]}"] = f"MISSING: {e}"
     return report

@@ -1,0 +1,44 @@
+"""The course map: notebooks in teaching order, and how long each one took when last executed."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from .assets import REPO_ROOT
+
+NOTEBOOKS = [
+    ("00_welcome_and_setup.ipynb", "Welcome and setup", "profiles, assets, an environment check"),
+    ("01_pretraining_objectives.ipynb", "Pretraining objectives", "what MLM and CLM optimise, on real text"),
+    ("02_finetuning_bert.ipynb", "Fine-tuning BERT", "transfer learning for sentiment, measured"),
+    ("03_distilling_mnist.ipynb", "Distilling an MNIST CNN", "soft targets, temperature, dark knowledge"),
+    ("04_bert_to_distilbert.ipynb", "BERT -> DistilBERT", "a student half the depth, honest speed-ups"),
+]
+
+
+def _stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def notebook_runtime(filename: str) -> float | None:
+    """Seconds the stored outputs of notebooks/<filename> took to compute, from the execution
+    timestamps Jupyter records in each cell; None when the notebook is absent or has none."""
+    path = REPO_ROOT / "notebooks" / filename
+    if not path.exists():
+        return None
+    total, found = 0.0, False
+    for cell in json.loads(path.read_text())["cells"]:
+        ex = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in ex and "shell.execute_reply" in ex:
+            total += (_stamp(ex["shell.execute_reply"]) - _stamp(ex["iopub.execute_input"])).total_seconds()
+            found = True
+    return total if found else None
+
+
+def course_table() -> list[dict]:
+    """One row per notebook: file, title, topic, and the runtime of its stored (cpu-profile) outputs."""
+    rows = []
+    for filename, title, topic in NOTEBOOKS:
+        seconds = notebook_runtime(filename)
+        rows.append({"notebook": filename, "title": title, "topic": topic,
+                     "stored run (min)": None if seconds is None else round(seconds / 60, 1)})
+    return rows

@@ -1,0 +1,139 @@
+"""A plain, readable training loop for tensors in memory, with optional distillation.
+
+`fit` trains any classifier on (images, labels) tensors. Give it a `teacher` (a model, run in
+eval mode under no_grad on each batch) or precomputed `teacher_logits` (one row per training
+image, picked with the same shuffled indices as the batch) and it minimises
+`distillation_loss(student, teacher, labels, temperature, alpha)` instead of cross-entropy.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .losses import distillation_loss
+from .data import MNIST_MEAN, MNIST_STD
+
+
+@dataclass
+class History:
+    """Per-epoch record of a `fit` run: mean training loss, training and test accuracy, seconds."""
+    loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Evaluation:
+    """Accuracy and number of misclassified images of one model on one set."""
+    accuracy: float
+    errors: int
+    n: int
+
+    def __str__(self) -> str:
+        return f"{100 * self.accuracy:.2f} % accuracy ({self.errors} errors out of {self.n})"
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The model's logits for all of x, in eval mode (dropout off) and without gradients."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    model.train(was_training)
+    return out
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> Evaluation:
+    """Accuracy and error count of `model` on images x with labels y (eval mode, no gradients)."""
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels: pass matching tensors.")
+    predictions = predict_logits(model, x, batch_size).argmax(dim=1)
+    errors = int((predictions != y).sum())
+    return Evaluation(accuracy=1 - errors / len(y), errors=errors, n=len(y))
+
+
+def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Shift every image by its own random (dx, dy) in [-max_shift, max_shift] pixels ("jitter").
+
+    The uncovered border is filled with the normalised background value, so digits just move.
+    """
+    b, _, h, w = x.shape
+    background = -MNIST_MEAN / MNIST_STD  # a black pixel after normalisation
+    padded = F.pad(x, (max_shift,) * 4, value=background)
+    dy, dx = (torch.randint(0, 2 * max_shift + 1, (2, b), generator=generator))
+    rows = (dy[:, None] + torch.arange(h))[:, :, None]  # [b, h, 1]
+    cols = (dx[:, None] + torch.arange(w))[:, None, :]  # [b, 1, w]
+    return padded[torch.arange(b)[:, None, None], 0, rows, cols].unsqueeze(1)
+
+
+def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int, *,
+        batch_size: int = 128, lr: float = 1e-3,
+        teacher: nn.Module | None = None, teacher_logits: torch.Tensor | None = None,
+        temperature: float = 4.0, alpha: float = 0.5,
+        loss_fn: Callable | None = None, jitter: int = 0,
+        test: tuple[torch.Tensor, torch.Tensor] | None = None,
+        seed: int = 0, desc: str = "training", progress: bool = True) -> History:
+    """Train `model` with Adam on the tensors train = (x, y) for `epochs`; returns a History.
+
+    - Plain training: cross-entropy with the labels.
+    - Distillation: pass `teacher` (run on each batch, in eval mode, under no_grad) or
+      `teacher_logits` (one row per training image, indexed with the batch's shuffled indices so
+      they always match the images); the loss is distillation_loss(..., temperature, alpha).
+    - `loss_fn(student_logits, labels, teacher_logits_or_None)` replaces the loss if given.
+    - `jitter`: shift each training image by up to this many pixels (data augmentation).
+    - `test` = (x, y): test accuracy is recorded after every epoch.
+    The batch order and the jitter come from `seed`, so a rerun gives the same numbers.
+    """
+    x, y = train
+    if teacher_logits is not None and len(teacher_logits) != len(x):
+        raise ValueError(f"teacher_logits has {len(teacher_logits)} rows but train has {len(x)} images: "
+                         f"precompute them on the same (unshuffled) training tensor.")
+    if teacher is not None and teacher_logits is not None:
+        raise ValueError("Pass either teacher or teacher_logits, not both.")
+    if teacher is not None:
+        teacher.eval()  # dropout off: the teacher must give its best, deterministic predictions
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history, start = History(), time.perf_counter()
+    for epoch in tqdm(range(epochs), desc=desc, disable=not progress):
+        model.train()
+        order = torch.randperm(len(x), generator=generator)
+        total_loss, correct = 0.0, 0
+        for i in range(0, len(x), batch_size):
+            idx = order[i:i + batch_size]  # the same indices pick images, labels and teacher logits
+            xb, yb = x[idx], y[idx]
+            if jitter:
+                xb = random_shift(xb, jitter, generator)
+            tb = None
+            if teacher is not None:
+                with torch.no_grad():
+                    tb = teacher(xb)
+            elif teacher_logits is not None:
+                tb = teacher_logits[idx]
+            logits = model(xb)
+            if loss_fn is not None:
+                loss = loss_fn(logits, yb, tb)
+            elif tb is not None:
+                loss = distillation_loss(logits, tb, yb, temperature, alpha)
+            else:
+                loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(idx)
+            correct += int((logits.argmax(dim=1) == yb).sum())
+        history.loss.append(total_loss / len(x))
+        history.train_acc.append(correct / len(x))
+        if test is not None:
+            history.test_acc.append(evaluate(model, *test).accuracy)
+    history.seconds = time.perf_counter() - start
+    model.eval()
+    return history

@@ -1,0 +1,89 @@
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import kdcourse as kd
+from kdcourse.assets import data_dir
+
+# The class counts of the original MNIST (LeCun et al.).
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_mnist_is_the_real_dataset():
+    train, test = kd.load_mnist("train"), kd.load_mnist("test")
+    assert len(train) == 60_000 and len(test) == 10_000
+    assert train.data.dtype.is_floating_point is False and tuple(train.data.shape[1:]) == (28, 28)
+    assert np.bincount(train.targets.numpy()).tolist() == MNIST_TRAIN_COUNTS
+    assert np.bincount(test.targets.numpy()).tolist() == MNIST_TEST_COUNTS
+    # Real digits, not noise: most pixels are background, and the mean image has a bright centre.
+    mean = train.data[:2000].float().mean(0)
+    assert (train.data[:100] == 0).float().mean() > 0.7
+    assert mean[10:18, 10:18].mean() > 4 * mean[:4, :].mean()
+
+
+def test_mnist_items_and_balanced_subsets():
+    sub = kd.load_mnist("train", n=1000, seed=3)
+    assert np.bincount(sub.targets.numpy()).tolist() == [100] * 10
+    assert kd.load_mnist("train", n=1000, seed=3).data.equal(sub.data)
+    x, y = sub[0]
+    assert tuple(x.shape) == (1, 28, 28) and isinstance(y, int)
+    xs, ys = sub.tensors()
+    assert tuple(xs.shape) == (1000, 1, 28, 28) and abs(float(xs.mean())) < 0.3
+    with pytest.raises(ValueError, match="train' or 'test"):
+        kd.load_mnist("validation")
+
+
+def test_sentiment_splits_fixed_disjoint_and_balanced():
+    ds = kd.load_rotten_tomatoes()
+    sizes = {s: len(ds[s]) for s in ds}
+    assert sizes == {"train": 10200, "validation": 1307, "test": 1245}
+    texts = {s: set(ds[s]["text"]) for s in ds}
+    assert not texts["train"] & texts["test"] and not texts["train"] & texts["validation"]
+    assert not texts["validation"] & texts["test"]
+    positive = {s: float(np.mean(ds[s]["label"])) for s in ds}
+    # The source is 58 % fresh: every split keeps that balance within 3 points.
+    for share in positive.values():
+        assert 0.55 < share < 0.61
+    assert kd.load_rotten_tomatoes()["test"]["text"] == ds["test"]["text"]
+
+
+def test_sentiment_follows_profile_sizes():
+    smoke = kd.get_profile("smoke")
+    ds = kd.load_sentiment(smoke)
+    assert len(ds["train"]) == smoke.finetune.train_size
+    assert len(ds["test"]) == smoke.finetune.eval_size
+    assert ds["train"].features["label"].names == ["negative", "positive"]
+    assert kd.load_sentiment(smoke)["train"]["text"] == ds["train"]["text"]
+
+
+def test_gpu_profile_falls_back_offline(capsys):
+    ds = kd.load_sentiment(kd.get_profile("gpu"))
+    assert "using the offline Rotten Tomatoes" in capsys.readouterr().out
+    assert len(ds["test"]) == 1245
+
+
+def test_corpus_is_real_english_and_held_out():
+    p = kd.get_profile("cpu")
+    train, test = kd.load_corpus("train", p), kd.load_corpus("test", p)
+    assert sum(map(len, train)) > 2_000_000 and len(test) > 300
+    assert not set(train) & set(test)
+    words = " ".join(train[:200]).lower().split()
+    assert words.count("the") / len(words) > 0.03  # English function words are everywhere
+    assert sum(map(len, kd.load_corpus("train", kd.get_profile("smoke")))) < 80_000
+
+
+def test_provenance_matches_files():
+    prov = json.loads((data_dir() / "provenance.json").read_text())
+    for asset in prov["assets"]:
+        digest = hashlib.sha256((data_dir() / asset["file"]).read_bytes()).hexdigest()
+        assert digest == asset["sha256"], asset["file"]
+        assert asset["licence"] and asset["source_package"]
+
+
+def test_missing_data_names_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("KDCOURSE_DATA", str(tmp_path))
+    with pytest.raises(kd.MissingAssetError, match="scripts/build_data.py"):
+        kd.load_mnist("test")
