@@ -4,7 +4,8 @@ Notebooks import what they need from here; every function lives in one module wi
 says what it holds (profiles, data, models, losses, train, bench, plots, ...).
 """
 from .assets import MissingAssetError, cache_dir, data_dir
-from .course import course_table, notebook_runtime
+from . import exercises
+from .course import colab_url, course_table, notebook_runtime
 from .data import MNIST, load_corpus, load_mnist, load_rotten_tomatoes, load_sentiment
 from .env import environment_report
 from .models import load_causal_lm, load_encoder, load_tokenizer
@@ -13,7 +14,17 @@ from .seed import set_seed
 
 # --- notebook 03 (MNIST distillation): losses, training loop, measurement -----------------------
 from .losses import distillation_loss, hidden_cosine_loss, soft_target_loss
+from .bench import count_parameters, cpu_latency, size_on_disk_mb
+from .mnist_models import CNN, MLP
+from .plots import plot_heatmap, plot_history, plot_images, plot_lines, plot_mean_std, plot_soft_targets
+from .train import Evaluation, History, evaluate, fit, fit_or_load, predict_logits, random_shift
 # --- notebook 01 (pretraining objectives) --------------------------------------------------------
+from .objectives import (attention_pattern, causal_lm_log_likelihood, causal_lm_loss, mask_tokens,
+                         masking_counts, next_token_log_probs, perplexity, special_tokens_mask)
+from .pretrain import (build_mlm_teacher, continue_text, encode_masked, evaluate_clm, evaluate_mlm,
+                       evaluate_mlm_head, fill_mask, fixed_masked_set, load_encoder_with_mlm_head,
+                       load_mlm_teacher, mlm_loss, mlm_teacher_dir, pack_blocks, sentence_perplexity,
+                       tiny_bert, tiny_gpt, train_clm, train_mlm, train_mlm_head)
 # --- notebook 02 (fine-tuning) -------------------------------------------------------------------
 # --- notebook 04 (BERT -> DistilBERT) ------------------------------------------------------------
 

@@ -6,6 +6,17 @@ from datetime import datetime
 
 from .assets import REPO_ROOT
 
+# The one place the course's public repository is named: the Colab badges and the setup cells of
+# every notebook are generated from it by `python scripts/sync_notebooks.py`.
+REPOSITORY = "https://github.com/kdcourse/kdcourse"
+BRANCH = "main"
+
+
+def colab_url(filename: str) -> str:
+    """The 'Open in Colab' address of notebooks/<filename> in REPOSITORY."""
+    path = REPOSITORY.split("github.com/", 1)[1]
+    return f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{filename}"
+
 NOTEBOOKS = [
     ("00_welcome_and_setup.ipynb", "Welcome and setup", "profiles, assets, an environment check"),
     ("01_pretraining_objectives.ipynb", "Pretraining objectives", "what MLM and CLM optimise, on real text"),
