@@ -23,6 +23,7 @@ NOTEBOOKS = [
     ("02_finetuning_bert.ipynb", "Fine-tuning BERT", "transfer learning for sentiment, measured"),
     ("03_distilling_mnist.ipynb", "Distilling an MNIST CNN", "soft targets, temperature, dark knowledge"),
     ("04_bert_to_distilbert.ipynb", "BERT -> DistilBERT", "a student half the depth, honest speed-ups"),
+    ("05_distillation_pitfalls.ipynb", "Distillation pitfalls", "nine bugs popular snippets ship, measured"),
 ]
 
 

@@ -40,9 +40,17 @@ def soft_target_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                       labels: torch.Tensor, temperature: float = 4.0, alpha: float = 0.5) -> torch.Tensor:
-    """alpha * soft_target_loss + (1 - alpha) * cross-entropy with the true labels."""
+    """alpha * soft_target_loss + (1 - alpha) * cross-entropy with the true labels.
+
+    alpha = 1 learns from the teacher only, alpha = 0 from the labels only. Labels equal to -100
+    are ignored by the cross-entropy (as in Hugging Face models).
+    """
     if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
         raise ValueError(f"alpha must be in [0, 1] (the weight of the soft targets), got {alpha!r}.")
+    rows = student_logits.numel() // student_logits.shape[-1]
+    if labels.numel() != rows:
+        raise ValueError(f"labels {tuple(labels.shape)} must hold one class index per row of the student "
+                         f"logits {tuple(student_logits.shape)}: pass the labels of the same batch.")
     soft = soft_target_loss(student_logits, teacher_logits, temperature)
     hard = F.cross_entropy(student_logits.reshape(-1, student_logits.shape[-1]), labels.reshape(-1),
                            ignore_index=-100)

@@ -18,8 +18,10 @@ class MnistConfig:
     """Notebook 03: MNIST teacher/student sizes (None = the full split)."""
     train_size: int | None
     test_size: int | None
-    teacher_epochs: int
-    student_epochs: int
+    teacher_epochs: int  # the CNN teacher (trained with +-2 pixel jitter)
+    student_epochs: int  # each student run of the main comparison (alone vs distilled, per seed)
+    sweep_epochs: int  # each run of the temperature x alpha sweep (shorter: it has many runs)
+    hinton_epochs: int  # each run of the Hinton et al. (2015) MLP reproduction
     batch_size: int
     seeds: tuple[int, ...]
 
@@ -28,9 +30,17 @@ class MnistConfig:
 class PretrainConfig:
     """Notebook 01: pretraining objectives on the course corpus."""
     corpus_chars: int | None  # characters of corpus text used (None = all)
-    max_length: int
-    steps: int
-    batch_size: int
+    max_length: int  # tokens per block (tiny BERT, tiny GPT and the MLM head)
+    steps: int  # optimizer steps, the same budget for tiny BERT, tiny GPT and the MLM head
+    batch_size: int  # blocks per step
+    hidden_size: int = 128  # tiny BERT / tiny GPT width
+    num_layers: int = 2  # tiny BERT / tiny GPT depth
+    learning_rate: float = 1e-3  # tiny models from scratch
+    head_learning_rate: float = 1e-3  # MLM head on the frozen pretrained encoder
+    head_sequences: int = 1024  # training blocks encoded once for the MLM head
+    eval_sequences: int = 256  # held-out blocks for curves and accuracy
+    eval_every: int = 50  # steps between held-out evaluations
+    generate_tokens: int = 30  # new tokens per continuation of the pretrained causal LM
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,9 @@ class FinetuneConfig:
     max_length: int
     epochs: float
     batch_size: int
-    learning_rate: float
+    learning_rate: float  # full fine-tuning and random init
+    head_learning_rate: float  # the linear head on a frozen encoder
+    lr_demo_size: int  # training snippets of the "learning rate copied from bert-base" demo (1 epoch)
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,14 @@ class DistilConfig:
     batch_size: int
     learning_rate: float
     temperature: float
-    alpha: float
+    alpha: float  # weight of the soft targets; 1 - alpha goes to the hard labels
     general_steps: int  # steps of general (corpus) distillation
+    train_size: int | None = None  # training snippets the students see (None = the whole train split)
+    seeds: tuple[int, ...] = (0,)  # seeds of the "alone vs distilled" comparison
+    alpha_cos: float = 1.0  # weight of the hidden-state cosine loss in the "+ cosine" student
+    general_batch_size: int = 16  # corpus blocks per general-distillation step
+    general_learning_rate: float = 1e-4
+    latency_runs: int = 30  # timed forward passes per latency measurement (batch 1; a third at batch 32)
 
 
 @dataclass(frozen=True)
@@ -95,12 +113,17 @@ PROFILES = {
         causal_lm="offline",
         sentiment="rotten_tomatoes",
         mnist=MnistConfig(train_size=2000, test_size=500, teacher_epochs=1, student_epochs=1,
+                          sweep_epochs=1, hinton_epochs=1,
                           batch_size=128, seeds=(0,)),
-        pretrain=PretrainConfig(corpus_chars=60_000, max_length=32, steps=20, batch_size=16),
+        pretrain=PretrainConfig(corpus_chars=60_000, max_length=32, steps=20, batch_size=16, hidden_size=64,
+                                num_layers=1, head_sequences=64, eval_sequences=32, eval_every=10,
+                                generate_tokens=8),
         finetune=FinetuneConfig(train_size=128, eval_size=64, max_length=32, epochs=1,
-                                batch_size=16, learning_rate=1e-4),
+                                batch_size=16, learning_rate=1e-4, head_learning_rate=1e-2,
+                                lr_demo_size=64),
         distil=DistilConfig(student_layers=(0, 2, 4), epochs=1, batch_size=16, learning_rate=1e-4,
-                            temperature=2.0, alpha=0.5, general_steps=5),
+                            temperature=2.0, alpha=0.5, general_steps=3, train_size=64, seeds=(0, 1),
+                            general_batch_size=4, latency_runs=5),
     ),
     "cpu": Profile(
         name="cpu",
@@ -110,13 +133,17 @@ PROFILES = {
         student_encoder="",
         causal_lm="offline",
         sentiment="rotten_tomatoes",
-        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=5, student_epochs=8,
+        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=5, student_epochs=15,
+                          sweep_epochs=5, hinton_epochs=10,
                           batch_size=128, seeds=(0, 1, 2)),
-        pretrain=PretrainConfig(corpus_chars=None, max_length=64, steps=600, batch_size=32),
+        pretrain=PretrainConfig(corpus_chars=None, max_length=64, steps=500, batch_size=16, hidden_size=128,
+                                num_layers=2, head_sequences=8000, eval_sequences=256, eval_every=50),
         finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=2,
-                                batch_size=32, learning_rate=1e-4),
-        distil=DistilConfig(student_layers=(0, 2, 4), epochs=2, batch_size=32, learning_rate=1e-4,
-                            temperature=2.0, alpha=0.5, general_steps=300),
+                                batch_size=32, learning_rate=1e-4, head_learning_rate=1e-2,
+                                lr_demo_size=2000),
+        distil=DistilConfig(student_layers=(0, 2, 4), epochs=1, batch_size=32, learning_rate=1e-4,
+                            temperature=2.0, alpha=0.5, general_steps=100, train_size=None, seeds=(0, 1, 2),
+                            general_batch_size=16, latency_runs=30),
     ),
     "gpu": Profile(
         name="gpu",
@@ -127,13 +154,18 @@ PROFILES = {
         student_encoder="distilbert-base-uncased",
         causal_lm="gpt2",
         sentiment="sst2",
-        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=15,
+        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=30,
+                          sweep_epochs=10, hinton_epochs=30,
                           batch_size=256, seeds=(0, 1, 2, 3, 4)),
-        pretrain=PretrainConfig(corpus_chars=None, max_length=128, steps=3000, batch_size=64),
+        pretrain=PretrainConfig(corpus_chars=None, max_length=128, steps=3000, batch_size=64, hidden_size=256,
+                                num_layers=4, learning_rate=5e-4, head_sequences=8192, eval_sequences=1024,
+                                eval_every=250),
         finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=128, epochs=3,
-                                batch_size=32, learning_rate=2e-5),
+                                batch_size=32, learning_rate=2e-5, head_learning_rate=1e-2,
+                                lr_demo_size=4000),
         distil=DistilConfig(student_layers=(0, 2, 4, 6, 8, 10), epochs=3, batch_size=32,
-                            learning_rate=5e-5, temperature=2.0, alpha=0.5, general_steps=3000),
+                            learning_rate=5e-5, temperature=2.0, alpha=0.5, general_steps=3000,
+                            train_size=None, seeds=(0, 1, 2), general_batch_size=32, latency_runs=30),
     ),
 }
 

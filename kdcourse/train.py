@@ -7,8 +7,10 @@ image, picked with the same shuffled indices as the batch) and it minimises
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -56,7 +58,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels: pass matching tensors.")
     predictions = predict_logits(model, x, batch_size).argmax(dim=1)
-    errors = int((predictions != y).sum())
+    errors = int((predictions != y.cpu()).sum())
     return Evaluation(accuracy=1 - errors / len(y), errors=errors, n=len(y))
 
 
@@ -75,13 +77,15 @@ def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator
 
 
 def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int, *,
-        batch_size: int = 128, lr: float = 1e-3,
+        batch_size: int = 128, lr: float = 1e-3, lr_schedule: str = "constant",
         teacher: nn.Module | None = None, teacher_logits: torch.Tensor | None = None,
         temperature: float = 4.0, alpha: float = 0.5,
         loss_fn: Callable | None = None, jitter: int = 0,
         test: tuple[torch.Tensor, torch.Tensor] | None = None,
-        seed: int = 0, desc: str = "training", progress: bool = True) -> History:
+        seed: int = 0, amp: bool = False, desc: str = "training", progress: bool = True) -> History:
     """Train `model` with Adam on the tensors train = (x, y) for `epochs`; returns a History.
+
+    The learning rate stays at `lr`, or with lr_schedule="cosine" decays to 0 over the whole run.
 
     - Plain training: cross-entropy with the labels.
     - Distillation: pass `teacher` (run on each batch, in eval mode, under no_grad) or
@@ -90,6 +94,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
     - `loss_fn(student_logits, labels, teacher_logits_or_None)` replaces the loss if given.
     - `jitter`: shift each training image by up to this many pixels (data augmentation).
     - `test` = (x, y): test accuracy is recorded after every epoch.
+    - `amp`: mixed precision (bfloat16 autocast), worth it on a GPU. Batches move to the model's device.
     The batch order and the jitter come from `seed`, so a rerun gives the same numbers.
     """
     x, y = train
@@ -100,8 +105,14 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
         raise ValueError("Pass either teacher or teacher_logits, not both.")
     if teacher is not None:
         teacher.eval()  # dropout off: the teacher must give its best, deterministic predictions
+    device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}.")
+    steps = epochs * -(-len(x) // batch_size)  # total number of batches
+    # "cosine": the learning rate decays from lr to 0 over the run, so the final weights settle
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps) if lr_schedule == "cosine" else None
     history, start = History(), time.perf_counter()
     for epoch in tqdm(range(epochs), desc=desc, disable=not progress):
         model.train()
@@ -112,13 +123,15 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
             xb, yb = x[idx], y[idx]
             if jitter:
                 xb = random_shift(xb, jitter, generator)
-            tb = None
-            if teacher is not None:
-                with torch.no_grad():
-                    tb = teacher(xb)
-            elif teacher_logits is not None:
-                tb = teacher_logits[idx]
-            logits = model(xb)
+            xb, yb = xb.to(device), yb.to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                tb = None
+                if teacher is not None:
+                    with torch.no_grad():
+                        tb = teacher(xb).float()
+                elif teacher_logits is not None:
+                    tb = teacher_logits[idx].to(device)
+                logits = model(xb).float()
             if loss_fn is not None:
                 loss = loss_fn(logits, yb, tb)
             elif tb is not None:
@@ -128,6 +141,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
             total_loss += loss.item() * len(idx)
             correct += int((logits.argmax(dim=1) == yb).sum())
         history.loss.append(total_loss / len(x))
@@ -136,4 +151,23 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
             history.test_acc.append(evaluate(model, *test).accuracy)
     history.seconds = time.perf_counter() - start
     model.eval()
+    return history
+
+
+def fit_or_load(model: nn.Module, path: str | Path, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
+                **fit_kwargs) -> History:
+    """Load `model`'s weights and History from `path` if an earlier run saved them; else `fit` and save.
+
+    The notebooks cache their slow teachers this way (in kd.cache_dir(), one file per profile and
+    epoch count), so a rerun skips the training. Delete the file to train again.
+    """
+    path = Path(path)
+    if path.exists():
+        saved = torch.load(path)
+        model.load_state_dict(saved["state_dict"])
+        model.eval()
+        print(f"Loaded the weights saved by an earlier run from {path} (delete the file to retrain).")
+        return History(**saved["history"])
+    history = fit(model, train, epochs, **fit_kwargs)
+    torch.save({"state_dict": model.state_dict(), "history": dataclasses.asdict(history)}, path)
     return history

@@ -1,0 +1,42 @@
+"""The distillation command runs under torchrun with 2 CPU processes (gloo): both ranks train on
+their own half of the data, and the saved student loads and predicts."""
+import json
+import os
+import subprocess
+import sys
+
+import torch
+
+import kdcourse as kd
+from kdcourse.finetune import load_classifier
+
+
+def test_torchrun_two_processes_on_cpu(tmp_path):
+    smoke = kd.get_profile("smoke")
+    kd.load_sentiment_teacher(smoke)  # built once, in one process, before the multi-process run
+    env = dict(os.environ, HF_HUB_OFFLINE="1", KDCOURSE_PROFILE="smoke", OMP_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "-m", "kdcourse.distill", "--output", str(tmp_path)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["rank"] for r in ranks] == [0, 1] and all(r["world_size"] == 2 for r in ranks)
+    assert all(r["examples_seen"] > 0 for r in ranks)  # both processes took part
+    # Each process trained on its own shard: together they covered the training set once per epoch.
+    assert sum(r["examples_seen"] for r in ranks) >= ranks[0]["train_examples"] * smoke.distil.epochs
+    assert all(r["examples_seen"] <= ranks[0]["train_examples"] for r in ranks)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+
+    student, tokenizer = load_classifier(tmp_path / "student")
+    assert student.config.num_hidden_layers == len(smoke.distil.student_layers)
+    batch = tokenizer(["a triumph", "a mess"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        logits = student(**batch).logits
+    assert logits.shape == (2, 2) and torch.isfinite(logits).all()
+
+
+def test_command_refuses_unknown_profile():
+    run = subprocess.run([sys.executable, "-m", "kdcourse.distill", "--output", "x", "--profile", "laptop"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "invalid choice: 'laptop'" in run.stderr

@@ -1,0 +1,174 @@
+"""Tests of the fine-tuning glue (notebook 02). Tiny BERTs stand in for the encoder where its
+weights are not the point, so the whole file runs in seconds."""
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset, DatasetDict
+from transformers import BertConfig, BertForSequenceClassification, EvalPrediction
+
+import kdcourse as kd
+from kdcourse import finetune as ft
+
+SMOKE = kd.get_profile("smoke")
+TEXTS = ["a gorgeous, moving film", "dull and far too long", "not bad at all",
+         "the worst thing i have seen this year, " * 10, "fine", "a triumph"]
+LABELS = [1, 0, 1, 0, 0, 1]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return kd.load_tokenizer(SMOKE)
+
+
+@pytest.fixture(scope="module")
+def data(tokenizer):
+    raw = Dataset.from_dict({"text": TEXTS, "label": LABELS})
+    return ft.tokenize_dataset(DatasetDict(train=raw, validation=raw, test=raw), tokenizer, max_length=16)
+
+
+def tiny_classifier(num_labels=2, seed=0):
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64, num_labels=num_labels)
+    return BertForSequenceClassification(config)
+
+
+def test_metrics_by_hand():
+    m = ft.classification_metrics([1, 1, 0, 0], [1, 0, 0, 1])
+    assert m["accuracy"] == 0.5
+    assert m["f1"] == pytest.approx(0.5)  # positive class: tp=1, fp=1, fn=1
+    perfect = ft.compute_metrics(EvalPrediction(predictions=np.array([[2.0, -1], [-3, 4.0]]),
+                                                label_ids=np.array([0, 1])))
+    assert perfect == {"accuracy": 1.0, "f1": 1.0}
+    # three classes: macro F1 (class 2 never predicted -> its F1 is 0)
+    assert ft.classification_metrics([0, 1, 1], [0, 1, 2])["f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    with pytest.raises(ValueError, match="must match"):
+        ft.classification_metrics([0, 1], [0, 1, 1])
+
+
+def test_tokenize_truncates_and_drops_text(data):
+    assert "text" not in data["train"].column_names
+    assert {"input_ids", "attention_mask", "label"} <= set(data["train"].column_names)
+    lengths = [len(ids) for ids in data["train"]["input_ids"]]
+    assert max(lengths) == 16 and min(lengths) < 16  # long one cut, short ones not padded
+    assert data["train"][3]["input_ids"][-1] == 102  # truncation keeps the final [SEP]
+
+
+def test_tokenize_rejects_bad_input(tokenizer):
+    with pytest.raises(ValueError, match="'text' column"):
+        ft.tokenize_dataset(Dataset.from_dict({"sentence": ["x"], "label": [0]}), tokenizer, 16)
+    with pytest.raises(ValueError, match="max_length"):
+        ft.tokenize_dataset(Dataset.from_dict({"text": ["x"], "label": [0]}), tokenizer, 2)
+
+
+def test_collator_pads_to_longest_in_batch(data, tokenizer):
+    rows = [data["train"][i] for i in (0, 4)]
+    batch = ft.make_collator(tokenizer)(rows)
+    longest = max(len(r["input_ids"]) for r in rows)
+    assert batch["input_ids"].shape == (2, longest)
+    assert batch["attention_mask"].sum().item() == sum(len(r["input_ids"]) for r in rows)
+    assert "labels" in batch and batch["labels"].tolist() == [LABELS[0], LABELS[4]]
+
+
+def test_training_arguments_transformers5_names(tmp_path):
+    args = ft.training_arguments(SMOKE, tmp_path, learning_rate=3e-4)
+    assert args.eval_strategy == "epoch" and args.save_strategy == "epoch"
+    assert args.load_best_model_at_end and args.metric_for_best_model == "accuracy"
+    assert args.learning_rate == 3e-4 and args.per_device_train_batch_size == SMOKE.finetune.batch_size
+    assert args.report_to == [] or args.report_to == "none" or args.report_to == ["none"]
+    assert args.seed == SMOKE.seed and not args.fp16 and not args.bf16
+    if not torch.cuda.is_available():
+        assert args.use_cpu
+        with pytest.raises(ValueError, match="CUDA"):
+            ft.training_arguments(SMOKE, tmp_path, fp16=True)
+
+
+def test_default_learning_rates():
+    assert ft.default_learning_rate("full", SMOKE) == SMOKE.finetune.learning_rate
+    assert ft.default_learning_rate("scratch", SMOKE) == SMOKE.finetune.learning_rate
+    assert ft.default_learning_rate("frozen", SMOKE) == SMOKE.finetune.head_learning_rate
+
+
+def test_make_trainer_rejects_too_few_labels(data, tokenizer, tmp_path):
+    args = ft.training_arguments(SMOKE, tmp_path)
+    three = data["train"].map(lambda r, i: {"label": i % 3}, with_indices=True)
+    with pytest.raises(ValueError, match="num_labels"):
+        ft.make_trainer(tiny_classifier(2), args, tokenizer, three, data["validation"])
+
+
+def test_trainer_trains_logs_and_keeps_best(data, tokenizer, tmp_path):
+    model = tiny_classifier()
+    before = model.classifier.weight.detach().clone()
+    args = ft.training_arguments(SMOKE, tmp_path, learning_rate=1e-2, epochs=3, batch_size=3,
+                                 eval_on_start=True, disable_tqdm=True)
+    trainer = ft.make_trainer(model, args, tokenizer, data["train"], data["validation"])
+    trainer.train()
+    train_log, evals = ft.training_history(trainer)
+    assert list(evals["epoch"]) == [0, 1, 2, 3] and len(train_log) > 0
+    assert not torch.equal(before, trainer.model.classifier.weight)
+    # the best epoch was reloaded: evaluating again gives the best validation accuracy seen
+    assert trainer.evaluate()["eval_accuracy"] == pytest.approx(evals["eval_accuracy"].max())
+    assert trainer.state.best_metric == pytest.approx(evals["eval_accuracy"].max())
+
+
+def test_make_classifier_ways():
+    frozen = ft.make_classifier("frozen", SMOKE)
+    trainable, total = ft.trainable_parameters(frozen)
+    hidden = frozen.config.hidden_size
+    assert trainable == 2 * hidden + 2 and total > 1000 * trainable
+    assert frozen.config.id2label == {0: "negative", 1: "positive"}
+    full = ft.make_classifier("full", SMOKE)
+    torch.manual_seed(0)
+    scratch = ft.make_classifier("scratch", SMOKE)
+    assert ft.trainable_parameters(full) == ft.trainable_parameters(scratch) == (total, total)
+    w = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(full.state_dict()[w], frozen.state_dict()[w])
+    assert not torch.allclose(full.state_dict()[w], scratch.state_dict()[w])
+    with pytest.raises(ValueError, match="choose one of"):
+        ft.make_classifier("half", SMOKE)
+
+
+def test_predict_proba_is_eval_mode_and_deterministic(tokenizer):
+    model = tiny_classifier()
+    model.config.hidden_dropout_prob = 0.5
+    model.train()
+    p1 = ft.predict_proba(model, tokenizer, TEXTS, max_length=16, batch_size=4)
+    assert not model.training
+    p2 = ft.predict_proba(model, tokenizer, TEXTS, max_length=16)
+    assert p1.shape == (len(TEXTS), 2) and np.allclose(p1.sum(1), 1)
+    np.testing.assert_array_equal(p1, p2)
+
+
+def test_confusion_and_mistakes():
+    labels, probs = [0, 0, 1, 1], np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.95, 0.05]])
+    np.testing.assert_array_equal(ft.confusion_matrix(labels, probs.argmax(1)), [[1, 1], [1, 1]])
+    mistakes = ft.confident_mistakes(["a", "b", "c", "d"], labels, probs, k=5)
+    assert list(mistakes["text"]) == ["d", "b"]  # the two wrong ones, surest first
+    assert list(mistakes["predicted"]) == ["negative", "positive"]
+
+
+def test_save_reload_identical_predictions(tokenizer, tmp_path):
+    model = tiny_classifier()
+    before = ft.predict_proba(model, tokenizer, TEXTS, max_length=16)
+    path = ft.save_classifier(model, tokenizer, tmp_path / "clf")
+    ft.save_classifier(model, tokenizer, tmp_path / "clf")  # overwriting works
+    loaded, tok2 = ft.load_classifier(path)
+    assert not loaded.training
+    np.testing.assert_allclose(ft.predict_proba(loaded, tok2, TEXTS, max_length=16), before, atol=1e-6)
+    assert [p.name for p in tmp_path.iterdir()] == ["clf"]  # no temporary folder left behind
+
+
+def test_teacher_missing_without_rebuild(monkeypatch, tmp_path):
+    monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
+    assert ft.teacher_dir(SMOKE) == tmp_path / "sentiment_teacher_smoke"
+    with pytest.raises(kd.MissingAssetError, match="notebook 02"):
+        ft.load_sentiment_teacher(SMOKE, rebuild=False)
+
+
+def test_teacher_loads_from_cache(monkeypatch, tmp_path, tokenizer):
+    monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
+    model = tiny_classifier()
+    ft.save_classifier(model, tokenizer, ft.teacher_dir(SMOKE))
+    teacher, tok = ft.load_sentiment_teacher(SMOKE, rebuild=False)
+    assert teacher.config.hidden_size == 16 and not teacher.training
+    assert tok("hello")["input_ids"] == tokenizer("hello")["input_ids"]
