@@ -5,6 +5,8 @@ function that does the same job right. Never use them for real training.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,10 +26,13 @@ def kl_with_probabilities(student_logits, teacher_logits, temperature: float) ->
 
 def kl_with_mean_reduction(student_logits, teacher_logits, temperature: float) -> torch.Tensor:
     """BUG: reduction="mean" averages over batch AND classes, so the KL is divided by the number of
-    classes (10 for MNIST, 30,522 for a BERT vocabulary). Right: kdcourse.soft_target_loss."""
+    classes (10 for MNIST, 30,522 for a BERT vocabulary). PyTorch warns about it at run time; the
+    warning is silenced here so the notebook shows the number instead. Right: kdcourse.soft_target_loss."""
     s = F.log_softmax(student_logits / temperature, dim=-1)
     t = F.softmax(teacher_logits / temperature, dim=-1)
-    return F.kl_div(s, t, reduction="mean") * temperature**2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return F.kl_div(s, t, reduction="mean") * temperature**2
 
 
 def kl_without_t_squared(student_logits, teacher_logits, temperature: float) -> torch.Tensor:
