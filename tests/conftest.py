@@ -1,5 +1,26 @@
-"""Tests never reach the Hugging Face hub, and use the smoke profile unless they choose another."""
+"""Shared test setup: never reach the Hugging Face hub, use the smoke profile unless a test picks
+another, and run on one thread (tiny models are fastest that way, and far faster when other
+processes share the cores)."""
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("KDCOURSE_PROFILE", "smoke")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import kdcourse as kd  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tok():
+    """The course's WordPiece tokenizer, loaded once."""
+    return kd.load_tokenizer()

@@ -13,15 +13,6 @@ from kdcourse.student import make_student, random_student
 VOCAB = 40
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread (and far faster when other processes share the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 class TinyTokenizer:
     """Just enough of a tokenizer for DataCollatorWithPadding: pads with id 0 on the right."""
     pad_token_id, padding_side, model_input_names = 0, "right", ["input_ids", "attention_mask"]

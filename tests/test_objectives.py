@@ -7,20 +7,6 @@ import torch
 import kdcourse as kd
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; on a shared, busy CPU two threads can be 50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return kd.load_tokenizer()
-
-
 def _ordinary_batch(tok, rows=200, cols=128, seed=0):
     """Random ordinary (non-special) token ids framed as [CLS] ... [SEP]."""
     g = torch.Generator().manual_seed(seed)

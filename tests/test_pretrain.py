@@ -13,20 +13,6 @@ TEXTS = ["The state of the Union is strong, and the Congress will act.",
          "I ask the Congress to pass this bill and send it to my desk."] * 20
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; on a shared, busy CPU two threads can be 50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return kd.load_tokenizer()
-
-
 @pytest.fixture(scope="module")
 def small():
     """The smoke profile with tiny model sizes for fast tests."""

@@ -6,15 +6,6 @@ from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassificat
 from kdcourse.student import make_student, parameter_breakdown, random_student, teacher_layer_of, transplant_encoder
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread (and far faster when other processes share the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_config(**kw):
     base = dict(vocab_size=60, hidden_size=16, num_hidden_layers=6, num_attention_heads=2,
                 intermediate_size=32, max_position_embeddings=32, num_labels=3)
