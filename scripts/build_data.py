@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import bz2
 import csv
-import glob
 import gzip
 import hashlib
 import io

@@ -8,7 +8,6 @@ Outputs are kept: the setup cell prints nothing outside Colab.
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
