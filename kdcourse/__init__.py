@@ -38,8 +38,8 @@ from .finetune import (WAY_NAMES, WAYS, classification_metrics, compute_metrics,
 from .plots import plot_learning_curves, plot_length_histogram
 # --- notebook 04 (BERT -> DistilBERT) ------------------------------------------------------------
 from .distill import (DistillationTrainer, add_index_column, cache_teacher_logits, check_compatible,
-                      evaluate_accuracy, general_distillation, latency_by_batch_size, model_row, quantize_int8,
-                      seed_verdict, train_student)
+                      compare_students, correct_predictions, evaluate_accuracy, general_distillation,
+                      latency_by_batch_size, model_row, quantize_int8, seed_verdict, train_student)
 from .student import make_student, parameter_breakdown, random_student, transplant_encoder
 from .plots import plot_accuracy_vs_latency, plot_general_distillation
 

@@ -1,12 +1,14 @@
 """DistillationTrainer: it learns, it leaves the teacher alone, it refuses mismatched pairs."""
+import numpy as np
 import pytest
 import torch
 from datasets import Dataset
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, DataCollatorWithPadding, \
     TrainingArguments
 
-from kdcourse.distill import (DistillationTrainer, add_index_column, cache_teacher_logits, evaluate_accuracy,
-                              general_distillation, quantize_int8)
+from kdcourse.distill import (DistillationTrainer, add_index_column, cache_teacher_logits, compare_students,
+                              correct_predictions, evaluate_accuracy, general_distillation, quantize_int8,
+                              seed_verdict)
 from kdcourse.losses import distillation_loss
 from kdcourse.student import make_student, random_student
 
@@ -219,6 +221,23 @@ def test_general_distillation_learns_and_leaves_the_teacher_alone():
                              alpha_ce=0, alpha_mlm=0, alpha_cos=0)
 
 
+def test_general_distillation_is_reproducible_whatever_ran_before():
+    # dropout draws from the global generator: the same seed must give the same run anyway
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=VOCAB, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=16, hidden_dropout_prob=0.3)
+    teacher = BertForMaskedLM(config).eval()
+    blocks = torch.randint(4, VOCAB, (16, 12))
+    losses = []
+    for state in (1, 2):
+        torch.manual_seed(state)  # a different history before the call
+        student = make_student(teacher, (0,))
+        history = general_distillation(student, teacher, blocks, TinyMLMTokenizer(), steps=5, batch_size=4,
+                                       mlm_probability=0.3, seed=7, progress=False)
+        losses.append(history["loss"])
+    assert losses[0] == losses[1]
+
+
 def test_evaluate_accuracy_and_int8_copy():
     teacher = tiny_teacher()
     data = tiny_data(n=24, teacher=teacher)
@@ -228,3 +247,53 @@ def test_evaluate_accuracy_and_int8_copy():
     assert isinstance(q.classifier, torch.ao.nn.quantized.dynamic.Linear)
     assert type(teacher.classifier) is torch.nn.Linear  # the original is left as it was
     assert evaluate_accuracy(q, data, collator) > 0.8
+    right = correct_predictions(q, data, collator, batch_size=7)
+    assert right.dtype == bool and right.shape == (24,)
+    assert right.mean() == evaluate_accuracy(q, data, collator)
+
+
+def _correctness(n_right: int, n: int = 1000, shift: int = 0) -> np.ndarray:
+    # right on n_right snippets, starting at `shift` (wrapping around): students that disagree on some
+    return np.roll(np.arange(n) < n_right, shift)
+
+
+def test_seed_verdict_paired_sees_a_small_consistent_gain():
+    # Distilled is right on everything alone gets right, plus 12 more snippets, on every seed:
+    # +1.2 points, less than one unpaired standard error (~1.2), but far above the paired one.
+    alone = [_correctness(800 + s) for s in range(3)]
+    distilled = [_correctness(812 + s) for s in range(3)]
+    text = seed_verdict(alone, distilled)
+    assert "distillation helped" in text and "+1.20" in text
+    c = compare_students(alone, distilled)
+    assert c["verdict"] == "helped" and c["paired"] and c["test_se"] < 0.5 < 1.0 < c["one_acc_se"]
+    assert c["total_se"] == pytest.approx((c["seed_se"] ** 2 + c["test_se"] ** 2) ** 0.5)
+    assert c["disagree"] == pytest.approx(1.2)
+    # the same accuracies without the pairing are judged by one accuracy's standard error: not clear
+    assert "not a clear win" in seed_verdict([a.mean() for a in alone], [d.mean() for d in distilled], 1000)
+
+
+def test_seed_verdict_paired_refuses_reshuffled_answers():
+    # Same +1.2 points, but the two students are right on largely different snippets: noise.
+    alone = [_correctness(800 + s) for s in range(3)]
+    distilled = [_correctness(812 + s, shift=150) for s in range(3)]
+    assert "not a clear win" in seed_verdict(alone, distilled)
+    assert "did not beat" in seed_verdict(distilled, alone)
+
+
+def test_seed_verdict_weighs_seed_noise():
+    # +1.2 points on average, but -2, +0.6, +5 over the seeds: the training noise swamps it
+    alone = [_correctness(800) for _ in range(3)]
+    distilled = [_correctness(n) for n in (780, 806, 850)]
+    c = compare_students(alone, distilled)
+    assert c["mean"] == pytest.approx(1.2) and c["seed_se"] > 1.5 and c["verdict"] == "unclear"
+
+
+def test_seed_verdict_needs_seeds_and_matching_inputs():
+    right = [_correctness(800)]
+    assert "too few to tell" in seed_verdict(right, [_correctness(900)])
+    with pytest.raises(ValueError, match="one entry per seed"):
+        seed_verdict(right, right * 2)
+    with pytest.raises(ValueError, match="same test split"):
+        seed_verdict([_correctness(800, n=10)], [_correctness(8, n=9)])
+    with pytest.raises(ValueError, match="test_size"):
+        seed_verdict([0.8, 0.81, 0.82], [0.83, 0.84, 0.85])

@@ -55,4 +55,6 @@ def test_other_hints():
     assert "percentage" in repr(ex.check_accuracy_from_logits(
         lambda l, y: 100 * float(np.mean(l.argmax(-1) == y))))
     assert "first six" in repr(ex.check_distilbert_layers(range(6)))
+    assert ex.check_distilbert_layers((0, 2, 4, 7, 9, 11))  # what the released extraction script copies
+    assert not ex.check_distilbert_layers((1, 3, 5, 7, 9, 11))
     assert not ex.check_gap_closed(lambda a, d, t: (a - d) / a)

@@ -4,5 +4,6 @@
 `__main__.py`, which calls kdcourse.command.main.
 """
 from .trainer import (INDEX_COLUMN, DistillationTrainer, add_index_column, cache_teacher_logits,
-                      check_compatible, evaluate_accuracy, general_distillation, latency_by_batch_size,
-                      model_row, quantize_int8, seed_verdict, train_student)
+                      check_compatible, compare_students, correct_predictions, evaluate_accuracy,
+                      general_distillation, latency_by_batch_size, model_row, quantize_int8, seed_verdict,
+                      train_student)

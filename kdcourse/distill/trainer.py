@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import Trainer
@@ -72,7 +73,8 @@ def cache_teacher_logits(teacher: torch.nn.Module, dataset, data_collator, batch
     Row i of the result belongs to the example whose `index_column` is i (see add_index_column).
     Training for E epochs then costs one teacher pass instead of E. This is valid because the teacher
     is in eval() mode, so its outputs for an example never change; it works for a FIXED dataset
-    (no random augmentation of the inputs).
+    (no random augmentation of the inputs). Examples are batched by length (less padding, so fewer
+    wasted computations); the index column puts every row back in its place.
     """
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
@@ -82,6 +84,8 @@ def cache_teacher_logits(teacher: torch.nn.Module, dataset, data_collator, batch
                          f"kdcourse.add_index_column(dataset) before caching teacher logits.")
     names = _forward_names(teacher)
     columns = [c for c in dataset.column_names if c in names or c == index_column]
+    if "input_ids" in dataset.column_names:
+        dataset = dataset.select(np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable"))
     loader = DataLoader(dataset.select_columns(columns), batch_size=batch_size, shuffle=False,
                         collate_fn=data_collator)
     device = next(teacher.parameters()).device
@@ -214,8 +218,12 @@ class DistillationTrainer(Trainer):
 # --- measuring a classifier -------------------------------------------------------------------------
 
 @torch.no_grad()
-def evaluate_accuracy(model: torch.nn.Module, dataset, data_collator, batch_size: int = 64) -> float:
-    """Accuracy of a sequence classifier on a tokenised dataset (eval mode: dropout off, no_grad)."""
+def correct_predictions(model: torch.nn.Module, dataset, data_collator, batch_size: int = 64) -> np.ndarray:
+    """One boolean per example: did the classifier get it right? (eval mode: dropout off, no_grad).
+
+    Keep these rather than a single accuracy when two models are compared on the same test split:
+    `seed_verdict` needs them for a paired comparison.
+    """
     from torch.utils.data import DataLoader
 
     names = _forward_names(model)
@@ -224,14 +232,18 @@ def evaluate_accuracy(model: torch.nn.Module, dataset, data_collator, batch_size
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    correct = total = 0
+    right = []
     for batch in loader:
         labels = batch.pop("labels")
         logits = model(**{k: v.to(device) for k, v in batch.items() if k in names}).logits
-        correct += int((logits.argmax(-1).cpu() == labels).sum())
-        total += len(labels)
+        right.append((logits.argmax(-1).cpu() == labels).numpy())
     model.train(was_training)
-    return correct / total
+    return np.concatenate(right)
+
+
+def evaluate_accuracy(model: torch.nn.Module, dataset, data_collator, batch_size: int = 64) -> float:
+    """Accuracy of a sequence classifier on a tokenised dataset (eval mode: dropout off, no_grad)."""
+    return float(correct_predictions(model, dataset, data_collator, batch_size).mean())
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
@@ -306,7 +318,8 @@ def general_distillation(student, teacher, blocks: torch.Tensor, tokenizer, step
     teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # which blocks, which tokens masked
+    torch.manual_seed(seed)  # the student's dropout: same seed, same run, whatever ran before
     optimizer = torch.optim.AdamW(student.parameters(), lr=learning_rate, weight_decay=0.01)
     warmup = max(1, steps // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -403,27 +416,82 @@ def model_row(name: str, model: torch.nn.Module, accuracies, latency: dict, teac
     return row
 
 
-def seed_verdict(alone, distilled, test_size: int, min_seeds: int = 3) -> str:
-    """An honest sentence on whether distillation beat training alone, given the seed-to-seed spread.
+def compare_students(alone, distilled, test_size: int | None = None, min_seeds: int = 3) -> dict:
+    """Did distillation beat training alone, given both sources of noise? The numbers and a verdict.
 
-    Uses paired differences (seed s of both runs saw the same batches in the same order) and also
-    states the test split's own sampling error, sqrt(p(1-p)/n).
+    `alone` and `distilled` hold one entry per seed, seed s of both having seen the same batches.
+    Each entry is either the per-example correctness from `correct_predictions` (preferred) or an
+    accuracy (then pass `test_size`). Two sources of noise are weighed:
+
+    - training: the seed-to-seed spread of the paired differences (`seed_se`, their standard error);
+    - the test split, a sample of snippets. With per-example correctness the comparison is *paired*:
+      both students meet the same snippets, so the standard error of the seed-averaged difference
+      (`test_se`) is computed from the per-snippet differences, and is much smaller than that of one
+      accuracy (`one_acc_se`, sqrt(p(1-p)/n)). With accuracies only, `one_acc_se` stands in
+      (conservatively).
+
+    The two add up: `total_se` = sqrt(seed_se^2 + test_se^2). verdict "helped" needs the mean
+    difference above 2 * total_se (roughly: a 95 % interval that excludes zero; with 3 seeds the
+    seed part is itself uncertain, so treat a borderline "helped" as borderline); "unclear" is ahead
+    but within the noise; "not better"; "too few seeds" below `min_seeds`. All in accuracy points.
     """
-    import numpy as np
-
-    a, d = 100 * np.asarray(alone, dtype=float), 100 * np.asarray(distilled, dtype=float)
-    diff = d - a
-    test_se = 100 * float(np.sqrt(d.mean() / 100 * (1 - d.mean() / 100) / test_size))
-    head = (f"Distilled minus alone, per seed: {', '.join(f'{x:+.2f}' for x in diff)} points "
-            f"(mean {diff.mean():+.2f}). One standard error of an accuracy on {test_size} test snippets "
-            f"is about {test_se:.2f} points.")
-    if len(diff) < min_seeds:
-        return head + f" Verdict: only {len(diff)} seed(s), too few to tell; run with more seeds (the cpu profile)."
-    se = diff.std(ddof=1) / np.sqrt(len(diff))
-    if diff.mean() > 2 * se and diff.mean() > test_se:
-        verdict = "distillation helped, by more than the seed-to-seed noise and the test-set error."
-    elif diff.mean() > 0:
-        verdict = "distillation came out ahead on average, but not by more than the noise: not a clear win."
+    if len(alone) != len(distilled) or len(alone) == 0:
+        raise ValueError(f"alone and distilled need one entry per seed each, got {len(alone)} and {len(distilled)}.")
+    paired = np.ndim(alone[0]) == 1
+    if paired:
+        a_right, d_right = np.asarray(alone, dtype=float), np.asarray(distilled, dtype=float)
+        if a_right.shape != d_right.shape:
+            raise ValueError(f"Per-example correctness of different shapes: {a_right.shape} vs {d_right.shape}; "
+                             f"evaluate every student on the same test split.")
+        test_size = a_right.shape[1]
+        a, d = 100 * a_right.mean(1), 100 * d_right.mean(1)
+    elif test_size is None:
+        raise ValueError("Pass test_size with accuracies (or pass per-example correctness instead).")
     else:
-        verdict = "distillation did not beat training alone here."
-    return head + f" Standard error of the mean difference over {len(diff)} seeds: {se:.2f}. Verdict: {verdict}"
+        a, d = 100 * np.asarray(alone, dtype=float), 100 * np.asarray(distilled, dtype=float)
+    diff = d - a
+    out = dict(diffs=diff, mean=float(diff.mean()), test_size=test_size, paired=paired,
+               one_acc_se=100 * float(np.sqrt(d.mean() / 100 * (1 - d.mean() / 100) / test_size)),
+               seed_se=float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan"))
+    if paired:
+        per_snippet = (d_right - a_right).mean(0)  # each snippet's difference, averaged over the seeds
+        out["test_se"] = 100 * float(per_snippet.std(ddof=1) / np.sqrt(test_size))
+        out["disagree"] = 100 * float((d_right != a_right).mean())
+    else:
+        out["test_se"] = out["one_acc_se"]
+    out["total_se"] = float(np.sqrt(out["seed_se"] ** 2 + out["test_se"] ** 2))
+    if len(diff) < min_seeds:
+        out["verdict"] = "too few seeds"
+    elif out["mean"] > 2 * out["total_se"]:
+        out["verdict"] = "helped"
+    elif out["mean"] > 0:
+        out["verdict"] = "unclear"
+    else:
+        out["verdict"] = "not better"
+    return out
+
+
+_VERDICTS = {
+    "helped": "distillation helped, by more than the seed-to-seed noise and the test-set error.",
+    "unclear": "distillation came out ahead on average, but not by more than the noise: not a clear win.",
+    "not better": "distillation did not beat training alone here.",
+}
+
+
+def seed_verdict(alone, distilled, test_size: int | None = None, min_seeds: int = 3) -> str:
+    """`compare_students` as an honest sentence, whichever way the numbers go."""
+    c = compare_students(alone, distilled, test_size, min_seeds)
+    text = (f"Distilled minus alone, per seed: {', '.join(f'{x:+.2f}' for x in c['diffs'])} points "
+            f"(mean {c['mean']:+.2f}). One standard error of a single accuracy on {c['test_size']} test "
+            f"snippets is about {c['one_acc_se']:.2f} points")
+    if c["paired"]:
+        text += (f"; of the paired difference (the same snippets for both, averaged over the seeds), "
+                 f"{c['test_se']:.2f} (the two students disagree on {c['disagree']:.1f} % of the snippets).")
+    else:
+        text += "."
+    if c["verdict"] == "too few seeds":
+        return text + (f" Verdict: only {len(c['diffs'])} seed(s), too few to tell; run with more seeds "
+                       f"(the cpu profile).")
+    return (text + f" Seed-to-seed standard error of the mean difference: {c['seed_se']:.2f}; both together: "
+            f"{c['total_se']:.2f}, so a clear win needs more than {2 * c['total_se']:.2f}. "
+            f"Verdict: {_VERDICTS[c['verdict']]}")
