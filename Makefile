@@ -4,7 +4,9 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PROFILE ?= cpu
 
-.PHONY: install lab test execute data
+REHEARSAL ?= /tmp/kdcourse_rehearsal
+
+.PHONY: install lab test unit-and-smoke rehearse execute data
 
 install: $(VENV)/.installed
 
@@ -20,9 +22,18 @@ $(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
 
-# Unit tests, then every notebook executed under nbval in the `smoke` profile.
-test: install
+# Unit tests and every notebook under nbval in the `smoke` profile, then the gpu path rehearsed.
+test: unit-and-smoke rehearse
+
+unit-and-smoke: install
 	KDCOURSE_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -v tests notebooks
+
+# The gpu profile's code path (hub ids, a 12-layer teacher, SST-2) on tiny random models saved under the
+# real hub ids in a fresh Hugging Face cache, read offline: every notebook under nbval, on the CPU.
+rehearse: install
+	rm -rf $(REHEARSAL) && $(PY) -m kdcourse.rehearsal --output $(REHEARSAL)/hf/hub --size tiny
+	KDCOURSE_PROFILE=rehearsal HF_HUB_OFFLINE=1 HF_HOME=$(REHEARSAL)/hf KDCOURSE_CACHE=$(REHEARSAL)/cache \
+		$(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 --nbval-sanitize-with tests/rehearsal_sanitize.cfg -v notebooks
 
 # Re-execute one notebook in place, keeping its outputs:  make execute NB=notebooks/03_distilling_mnist.ipynb
 execute: install

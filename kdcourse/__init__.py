@@ -4,7 +4,7 @@ Notebooks import what they need from here; every function lives in one module wi
 says what it holds (profiles, data, models, losses, train, bench, plots, ...).
 """
 from .assets import MissingAssetError, cache_dir, data_dir
-from . import exercises
+from . import bench, budget, device, exercises, hub, loop, models
 from .course import colab_url, course_table, notebook_runtime
 from .data import MNIST, load_corpus, load_mnist, load_rotten_tomatoes, load_sentiment
 from .env import environment_report

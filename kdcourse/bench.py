@@ -77,3 +77,28 @@ def cpu_latency(model: nn.Module, example_inputs, threads: int = 1, warmup: int 
     times.sort()
     p90 = times[min(len(times) - 1, int(round(0.9 * (len(times) - 1))))]
     return {"median_ms": statistics.median(times), "p90_ms": p90, "threads": threads, "runs": runs}
+
+
+def gpu_throughput(model: nn.Module, inputs: dict, runs: int = 50, warmup: int = 5) -> float:
+    """Examples per second of forward passes on the course device (eval mode, inference_mode,
+    mixed precision as in training), timed between `synchronize()` calls: GPU calls return early."""
+    from . import device as dev
+    from .loop import model_device
+
+    import inspect
+
+    on = model_device(model)
+    names = inspect.signature(model.forward).parameters
+    batch = {k: v.to(on) for k, v in inputs.items() if k in names}
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode(), dev.autocast(on):
+        for _ in range(warmup):
+            model(**batch)
+        dev.synchronize(on)
+        start = time.perf_counter()
+        for _ in range(runs):
+            model(**batch)
+        dev.synchronize(on)
+    model.train(was_training)
+    return runs * len(next(iter(batch.values()))) / (time.perf_counter() - start)

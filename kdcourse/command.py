@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -57,9 +58,10 @@ def main(argv=None) -> dict:
     p = get_profile(args.profile) if args.profile else active(verbose=False)
     d = p.distil
     output = Path(args.output)
+    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1  # under torchrun / accelerate launch
     training_args = training_arguments(
         p, output / "checkpoints", learning_rate=d.learning_rate, epochs=args.epochs or d.epochs,
-        batch_size=d.batch_size, ddp_backend=None if torch.cuda.is_available() else "gloo",
+        batch_size=d.batch_size, ddp_backend="gloo" if launched and not torch.cuda.is_available() else None,
         ddp_find_unused_parameters=False, save_strategy="no", load_best_model_at_end=False,
         logging_steps=0.1)
     rank, world = training_args.process_index, training_args.world_size
@@ -72,7 +74,7 @@ def main(argv=None) -> dict:
         teacher, tokenizer = load_sentiment_teacher(p)
         data = tokenize_dataset(load_sentiment(p), tokenizer, p.finetune.max_length)
     set_seed(p.seed)
-    student = make_student(teacher, layers=tuple(args.layers or d.student_layers))
+    student = make_student(teacher, layers=tuple(args.layers or d.layers_of(teacher)))
     trainer = _CountingDistillationTrainer(
         model=student, teacher_model=teacher, args=training_args,
         train_dataset=data["train"], eval_dataset=data["validation"],

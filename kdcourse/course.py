@@ -46,11 +46,19 @@ def notebook_runtime(filename: str) -> float | None:
     return total if found else None
 
 
-def course_table() -> list[dict]:
-    """One row per notebook: file, title, topic, and the runtime of its stored (cpu-profile) outputs."""
+def course_table(estimate_for: tuple[str, ...] = ("gpu", "gpu-offline"), device: str = "Colab T4") -> list[dict]:
+    """One row per notebook: file, title, topic, the measured runtime of its stored (cpu-profile)
+    outputs, and the estimated minutes of each profile in `estimate_for` on `device` (kd.budget)."""
+    from .budget import estimate_minutes
+    from .profiles import get_profile
+
+    estimates = {name: estimate_minutes(get_profile(name), device) for name in estimate_for}
     rows = []
     for filename, title, topic in NOTEBOOKS:
         seconds = notebook_runtime(filename)
-        rows.append({"notebook": filename, "title": title, "topic": topic,
-                     "stored run (min)": None if seconds is None else round(seconds / 60, 1)})
+        row = {"notebook": filename, "title": title, "topic": topic,
+               "stored cpu run (min, measured)": None if seconds is None else round(seconds / 60, 1)}
+        row.update({f"{name} on a {device} (min, estimated)": round(est[filename], 1)
+                    for name, est in estimates.items()})
+        rows.append(row)
     return rows

@@ -1,14 +1,14 @@
 """The course's datasets: MNIST, sentiment snippets, and a plain-English corpus.
 
 All three load from data/ with no network. In the `gpu` profile, `load_sentiment` first tries
-GLUE SST-2 from the Hugging Face hub and falls back to the shipped data with a printed message.
+GLUE SST-2 from the Hugging Face hub (or its local cache, see hub.py) and falls back to the shipped
+data with a printed message.
 """
 from __future__ import annotations
 
 import csv
 import gzip
 import json
-import os
 import re
 
 import numpy as np
@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .assets import data_file
+from .hub import SST2_REPO, hub_has, load_sst2
 from .profiles import Profile, active_profile
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the usual normalisation constants of the training set
@@ -98,40 +99,17 @@ def load_rotten_tomatoes():
                                                features=features) for s, v in rows.items()})
 
 
-def _load_sst2():
-    """GLUE SST-2 from the hub. Its test labels are hidden, so: validation -> test, and a fixed
-    5 % of train -> validation."""
-    from datasets import DatasetDict, load_dataset
-
-    raw = load_dataset("nyu-mll/glue", "sst2").rename_column("sentence", "text").remove_columns("idx")
-    carved = raw["train"].train_test_split(test_size=0.05, seed=0, stratify_by_column="label")
-    return DatasetDict(train=carved["train"], validation=carved["test"], test=raw["validation"])
-
-
-def hub_available() -> bool:
-    """False when HF_HUB_OFFLINE is set or the hub does not answer within a few seconds."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
-        return False
-    import socket
-
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=3).close()
-        return True
-    except OSError:
-        return False
-
-
 def load_sentiment(profile: Profile | None = None):
     """Binary sentiment as a DatasetDict (text, label) with train/validation/test.
 
-    `gpu` profile: GLUE SST-2 from the hub when it answers; otherwise, and in `cpu`/`smoke`,
-    the Rotten Tomatoes snippets from data/. Sizes follow `profile.finetune`.
+    `gpu` profile: GLUE SST-2 from the hub, or from its local cache, when there; otherwise, and in
+    `cpu`/`smoke`, the Rotten Tomatoes snippets from data/. Sizes follow `profile.finetune`.
     """
     p = profile or active_profile()
     ds = None
     if p.sentiment == "sst2":
-        if hub_available():
-            ds = _load_sst2()
+        if hub_has(SST2_REPO, repo_type="dataset"):
+            ds = load_sst2()
         else:
             print("Hugging Face hub unreachable: using the offline Rotten Tomatoes snippets "
                   "from data/ instead of GLUE SST-2.")

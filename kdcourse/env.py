@@ -12,8 +12,9 @@ def environment_report() -> dict[str, str]:
     import torch
     import transformers
 
-    device = (f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available()
-              else f"cpu ({torch.get_num_threads()} threads)")
+    from .device import describe
+
+    device = describe()
     report = {
         "python": platform.python_version(),
         "torch": torch.__version__,

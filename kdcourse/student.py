@@ -6,25 +6,24 @@ of one of the teacher's layers (DistilBERT took every other one). A student that
 begins close to a good solution instead of from random weights; the notebook measures how much
 that is worth.
 
-`make_student` works for any model of the BERT family whose layers live in a list called
-`...encoder.layer` (BertModel, BertForSequenceClassification, BertForMaskedLM, RoBERTa, ...).
+The same recipe works for every family listed in `kdcourse.families`: BERT (and RoBERTa),
+DistilBERT, and the causal LMs Llama (SmolLM2, ...) and GPT-2. That module says where each keeps
+its layers and embeddings; any other model is refused with a TypeError naming those families.
 """
 from __future__ import annotations
 
 import copy
-import re
 
 import torch
 
-# The layer number inside a parameter name, e.g. "bert.encoder.layer.4.attention.self.query.weight".
-_LAYER = re.compile(r"(^|\.)(encoder\.layer)\.(\d+)\.")
+from . import families
 
 
-def _num_layers(config) -> int:
-    if not hasattr(config, "num_hidden_layers"):
-        raise TypeError(f"make_student needs a BERT-family model whose config has `num_hidden_layers`; "
-                        f"got a {type(config).__name__}.")
-    return int(config.num_hidden_layers)
+def _num_layers(model) -> int:
+    """The number of transformer layers of `model` (config.num_hidden_layers, in every family).
+    Asking families.family_of first refuses unsupported models with a clear message."""
+    families.family_of(model)
+    return int(model.config.num_hidden_layers)
 
 
 def check_layers(layers, num_teacher_layers: int) -> tuple[int, ...]:
@@ -60,34 +59,34 @@ def make_student(teacher: torch.nn.Module, layers=(0, 2, 4)) -> torch.nn.Module:
 
     Example: DistilBERT = make_student(bert_base, layers=(0, 2, 4, 6, 8, 10)).
     """
-    config = getattr(teacher, "config", None)
-    if config is None:
-        raise TypeError(f"make_student needs a Hugging Face model with a `.config` (e.g. BertModel, "
-                        f"BertForSequenceClassification, BertForMaskedLM); got {type(teacher).__name__}.")
-    chosen = check_layers(layers, _num_layers(config))
+    chosen = check_layers(layers, _num_layers(teacher))
+    pattern = families.layer_pattern(teacher)
 
     teacher_state = teacher.state_dict()
-    if not any(_LAYER.search(k) for k in teacher_state):
-        raise TypeError(f"{type(teacher).__name__} keeps no layers under `encoder.layer`: make_student "
-                        f"handles models of the BERT family (BertModel, BertForSequenceClassification, ...).")
+    if not any(pattern.search(k) for k in teacher_state):
+        raise TypeError(f"{type(teacher).__name__} keeps no layers under `{families.family_of(teacher).layers}`, "
+                        f"where its family keeps them: check the model, or its row in kdcourse/families.py.")
 
-    student_config = copy.deepcopy(config)
+    student_config = copy.deepcopy(teacher.config)
     student_config.num_hidden_layers = len(chosen)
     student = type(teacher)(student_config)
 
     # student layer k  <-  teacher layer chosen[k]; every other weight keeps its name
-    new_state = {k: teacher_state[teacher_layer_of(k, chosen)].detach().clone() for k in student.state_dict()}
+    new_state = {k: teacher_state[teacher_layer_of(k, chosen, pattern)].detach().clone()
+                 for k in student.state_dict()}
     student.load_state_dict(new_state, strict=True)
-    student.tie_weights()  # an MLM decoder shares the word embeddings, as in the teacher
+    student.tie_weights()  # an MLM decoder or LM head shares the word embeddings, as in the teacher
     first = next(teacher.parameters())
     return student.to(device=first.device, dtype=first.dtype).train(teacher.training)
 
 
-def teacher_layer_of(student_key: str, layers) -> str:
+def teacher_layer_of(student_key: str, layers, pattern=None) -> str:
     """The teacher parameter name a student parameter is copied from: 'encoder.layer.k.' becomes
-    'encoder.layer.{layers[k]}.'; names outside the layer stack stay the same."""
+    'encoder.layer.{layers[k]}.' (or 'transformer.layer.k.', 'layers.k.', 'h.k.', by family);
+    names outside the layer stack stay the same. `pattern`: families.layer_pattern(model), or any family's."""
     chosen = tuple(layers)
-    return _LAYER.sub(lambda m: f"{m.group(1)}{m.group(2)}.{chosen[int(m.group(3))]}.", student_key, count=1)
+    pattern = pattern or families.ANY_LAYER
+    return pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}.{chosen[int(m.group(3))]}.", student_key, count=1)
 
 
 def parameter_breakdown(model: torch.nn.Module) -> dict[str, int]:
@@ -97,11 +96,12 @@ def parameter_breakdown(model: torch.nn.Module) -> dict[str, int]:
     embeddings adds nothing. This shows why halving the layers does not halve a small model: the
     30,522 x hidden word-embedding table stays whole.
     """
+    pattern = families.layer_pattern(model)
     groups = {"embeddings": 0, "layers": 0, "other": 0}
     for name, p in model.named_parameters():  # named_parameters() already skips tied duplicates
-        if ".embeddings." in f".{name}":
+        if families.is_embedding(name, model):
             groups["embeddings"] += p.numel()
-        elif _LAYER.search(name):
+        elif pattern.search(name):
             groups["layers"] += p.numel()
         else:
             groups["other"] += p.numel()
@@ -115,8 +115,9 @@ def random_student(teacher: torch.nn.Module, layers=(0, 2, 4), seed: int = 0) ->
     The control experiment: same architecture and size, none of the teacher's knowledge in the
     weights. Whatever it reaches after training comes from the training signal alone.
     """
+    chosen = check_layers(layers, _num_layers(teacher))
     config = copy.deepcopy(teacher.config)
-    config.num_hidden_layers = len(check_layers(layers, _num_layers(config)))
+    config.num_hidden_layers = len(chosen)
     torch.manual_seed(seed)
     first = next(teacher.parameters())
     return type(teacher)(config).to(device=first.device, dtype=first.dtype)
@@ -127,8 +128,9 @@ def transplant_encoder(source: torch.nn.Module, target: torch.nn.Module) -> torc
 
     How a general-purpose student (trained with an MLM head) becomes a classifier: its encoder goes
     under a classification head, which is then fine-tuned. Both must have the same configuration.
+    For a causal LM (Llama, GPT-2) the final norm after the last layer is copied too; the LM head is not.
     """
-    src = {k: v for k, v in source.state_dict().items() if ".embeddings." in f".{k}" or _LAYER.search(k)}
+    src = {k: v for k, v in source.state_dict().items() if families.is_encoder(k, source)}
     dst = target.state_dict()
     missing = [k for k in src if k not in dst]
     if missing or not src:

@@ -18,8 +18,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import device as dev
 from .losses import distillation_loss
 from .data import MNIST_MEAN, MNIST_STD
+from .loop import Stepper
 
 
 @dataclass
@@ -82,7 +84,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
         temperature: float = 4.0, alpha: float = 0.5,
         loss_fn: Callable | None = None, jitter: int = 0,
         test: tuple[torch.Tensor, torch.Tensor] | None = None,
-        seed: int = 0, amp: bool = False, desc: str = "training", progress: bool = True) -> History:
+        seed: int = 0, amp: bool = True, desc: str = "training", progress: bool = True) -> History:
     """Train `model` with Adam on the tensors train = (x, y) for `epochs`; returns a History.
 
     The learning rate stays at `lr`, or with lr_schedule="cosine" decays to 0 over the whole run.
@@ -94,7 +96,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
     - `loss_fn(student_logits, labels, teacher_logits_or_None)` replaces the loss if given.
     - `jitter`: shift each training image by up to this many pixels (data augmentation).
     - `test` = (x, y): test accuracy is recorded after every epoch.
-    - `amp`: mixed precision (bfloat16 autocast), worth it on a GPU. Batches move to the model's device.
+    - The model (and teacher) move to `kd.device.device()`, and batches follow them. `amp`: mixed
+      precision by the course's rule (`kd.device.precision`: bf16 or fp16 on a GPU; a CPU stays fp32).
     The batch order and the jitter come from `seed`, so a rerun gives the same numbers.
     """
     x, y = train
@@ -103,9 +106,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
                          f"precompute them on the same (unshuffled) training tensor.")
     if teacher is not None and teacher_logits is not None:
         raise ValueError("Pass either teacher or teacher_logits, not both.")
+    device = dev.device()
+    model.to(device)
     if teacher is not None:
-        teacher.eval()  # dropout off: the teacher must give its best, deterministic predictions
-    device = next(model.parameters()).device
+        teacher.to(device).eval()  # dropout off: the teacher must give its best, deterministic predictions
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     if lr_schedule not in ("constant", "cosine"):
@@ -113,6 +117,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
     steps = epochs * -(-len(x) // batch_size)  # total number of batches
     # "cosine": the learning rate decays from lr to 0 over the run, so the final weights settle
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps) if lr_schedule == "cosine" else None
+    step = Stepper(optimizer, scheduler=schedule, on=device)
+    mixed = dev.autocast(device) if amp else torch.autocast(device.type, enabled=False)
     history, start = History(), time.perf_counter()
     for epoch in tqdm(range(epochs), desc=desc, disable=not progress):
         model.train()
@@ -124,7 +130,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
             if jitter:
                 xb = random_shift(xb, jitter, generator)
             xb, yb = xb.to(device), yb.to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            with mixed:
                 tb = None
                 if teacher is not None:
                     with torch.no_grad():
@@ -138,11 +144,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
                 loss = distillation_loss(logits, tb, yb, temperature, alpha)
             else:
                 loss = F.cross_entropy(logits, yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if schedule is not None:
-                schedule.step()
+            step(loss)
             total_loss += loss.item() * len(idx)
             correct += int((logits.argmax(dim=1) == yb).sum())
         history.loss.append(total_loss / len(x))
@@ -163,7 +165,7 @@ def fit_or_load(model: nn.Module, path: str | Path, train: tuple[torch.Tensor, t
     """
     path = Path(path)
     if path.exists():
-        saved = torch.load(path)
+        saved = torch.load(path, map_location="cpu")
         model.load_state_dict(saved["state_dict"])
         model.eval()
         print(f"Loaded the weights saved by an earlier run from {path} (delete the file to retrain).")

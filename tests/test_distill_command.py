@@ -29,7 +29,7 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
 
     student, tokenizer = load_classifier(tmp_path / "student")
-    assert student.config.num_hidden_layers == len(smoke.distil.student_layers)
+    assert student.config.num_hidden_layers == 3  # every other layer of the 6-layer teacher
     batch = tokenizer(["a triumph", "a mess"], padding=True, return_tensors="pt")
     with torch.no_grad():
         logits = student(**batch).logits
@@ -40,3 +40,17 @@ def test_command_refuses_unknown_profile():
     run = subprocess.run([sys.executable, "-m", "kdcourse.distill", "--output", "x", "--profile", "laptop"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "invalid choice: 'laptop'" in run.stderr
+
+
+def test_single_process_without_a_launcher(tmp_path):
+    """The README's plain `python -m kdcourse.distill --output DIR` runs in one process (no torchrun)."""
+    smoke = kd.get_profile("smoke")
+    kd.load_sentiment_teacher(smoke)
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")}
+    env.update(HF_HUB_OFFLINE="1", KDCOURSE_PROFILE="smoke", OMP_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "-m", "kdcourse.distill", "--output", str(tmp_path)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rank0 = json.loads((tmp_path / "rank0.json").read_text())
+    assert rank0["world_size"] == 1 and rank0["examples_seen"] == rank0["train_examples"] * smoke.distil.epochs
+    assert (tmp_path / "student" / "config.json").exists()

@@ -41,11 +41,19 @@ def test_missing_package_names_install_command(monkeypatch):
         assets.package_file(fake)
 
 
-def test_gpu_profile_falls_back_to_offline_encoder(capsys):
+def test_hub_model_missing_from_cache_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache, and HF_HUB_OFFLINE=1 (conftest)
     models._resolve.cache_clear()
-    source = models.encoder_source(kd.get_profile("gpu"))
-    assert "hub unreachable" in capsys.readouterr().out
-    assert source == str(assets.package_file(assets.MINILM))
+    with pytest.raises(kd.MissingAssetError, match="bert-base-uncased.*KDCOURSE_PROFILE=cpu or gpu-offline"):
+        models.encoder_source(kd.get_profile("gpu"))
+    models._resolve.cache_clear()
+
+
+def test_asset_names_for_prose():
+    assert models.asset_name("encoder", kd.get_profile("cpu")) == "MiniLM"
+    assert models.asset_name("causal_lm", kd.get_profile("gpu")) == "gpt2"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        models.asset_name("tokenizer", kd.get_profile("cpu"))
 
 
 def test_causal_lm_loads_offline_and_predicts_english():

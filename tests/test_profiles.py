@@ -25,7 +25,7 @@ def test_profile_reads_environment(monkeypatch, capsys):
 
 def test_unknown_profile_lists_valid_names(monkeypatch):
     monkeypatch.setenv("KDCOURSE_PROFILE", "laptop")
-    with pytest.raises(ValueError, match="laptop.*smoke, cpu, gpu"):
+    with pytest.raises(ValueError, match="laptop.*smoke, cpu, gpu, gpu-offline, rehearsal"):
         kd.profile()
 
 
@@ -45,3 +45,42 @@ def test_profiles_grow_in_size():
     assert smoke.finetune.train_size is not None and cpu.finetune.train_size is None
     assert gpu.encoder == "bert-base-uncased" and cpu.encoder == "offline"
     assert len(cpu.mnist.seeds) >= 3
+
+
+def test_gpu_without_the_hub_becomes_gpu_offline(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # empty cache, offline (conftest): nothing to load
+    resolved = profiles.resolve(kd.get_profile("gpu"))
+    assert resolved.name == "gpu-offline" and resolved.encoder == "offline"
+    assert "using the 'gpu-offline' profile" in capsys.readouterr().out
+    # the same course: the student layers follow the offline teacher's depth (6 layers -> 0, 2, 4)
+    assert resolved.distil.layers_of(kd.load_encoder(profile=resolved)) == (0, 2, 4)
+
+
+def test_rehearsal_never_falls_back_silently(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(kd.MissingAssetError, match="python -m kdcourse.rehearsal"):
+        profiles.resolve(kd.get_profile("rehearsal"))
+
+
+def test_profile_by_name_becomes_the_active_one():
+    kd.profile("cpu", verbose=False)
+    assert profiles.active_profile().name == "cpu"
+    kd.profile("smoke", verbose=False)
+    assert profiles.active_profile().name == "smoke"
+
+
+def test_layers_derived_from_teacher_depth():
+    class Teacher:
+        class config:
+            num_hidden_layers = 12
+    assert kd.get_profile("gpu").distil.layers_of(Teacher) == (0, 2, 4, 6, 8, 10)
+
+
+def test_no_gpu_size_larger_than_the_corpus():
+    tok = kd.load_tokenizer(kd.get_profile("cpu"))
+    for name in ("gpu", "gpu-offline"):
+        c = kd.get_profile(name).pretrain
+        train = kd.pack_blocks(kd.load_corpus("train", kd.get_profile(name)), tok, c.max_length)
+        test = kd.pack_blocks(kd.load_corpus("test", kd.get_profile(name)), tok, c.max_length)
+        assert c.head_sequences <= len(train) and c.eval_sequences <= len(test), name
+        assert c.steps * c.batch_size <= 10 * len(train), f"{name}: more than 10 passes over the corpus"

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer
 
+from .. import device as dev
 from ..losses import distillation_loss, hidden_cosine_loss
 
 INDEX_COLUMN = "kd_index"
@@ -163,9 +164,11 @@ class DistillationTrainer(Trainer):
             self.teacher.to(device)
         self.teacher.eval()  # a caller may have switched it back to train(): dropout must stay off
         teacher_inputs = {k: v for k, v in inputs.items() if k in self._teacher_names and k != "labels"}
+        dev.synchronize(device)  # GPU calls return before the work is done: time whole passes
         start = time.perf_counter()
         with torch.no_grad():
             out = self.teacher(**teacher_inputs, output_hidden_states=need_hidden)
+        dev.synchronize(device)
         self.teacher_seconds += time.perf_counter() - start
         return out
 
@@ -307,6 +310,7 @@ def general_distillation(student, teacher, blocks: torch.Tensor, tokenizer, step
     """
     from tqdm.auto import tqdm
 
+    from ..families import encoder_of
     from ..losses import soft_target_loss
     from ..objectives import mask_tokens
     from ..pretrain import masked_positions_logits
@@ -315,7 +319,8 @@ def general_distillation(student, teacher, blocks: torch.Tensor, tokenizer, step
         raise ValueError(f"Loss weights must be >= 0 and not all 0; got alpha_ce={alpha_ce}, "
                          f"alpha_mlm={alpha_mlm}, alpha_cos={alpha_cos}.")
     check_compatible(student, teacher)
-    teacher.eval()
+    device = next(student.parameters()).device  # the teacher runs there too, like DistillationTrainer's
+    teacher.to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     generator = torch.Generator().manual_seed(seed)  # which blocks, which tokens masked
@@ -330,11 +335,12 @@ def general_distillation(student, teacher, blocks: torch.Tensor, tokenizer, step
     for step in tqdm(range(1, steps + 1), desc="general distillation", disable=not progress):
         rows = torch.randint(len(blocks), (batch_size,), generator=generator)
         attention = torch.ones_like(blocks[rows])
-        ids, labels = mask_tokens(blocks[rows], tokenizer, mlm_probability, generator=generator)
+        ids, labels = mask_tokens(blocks[rows], tokenizer, mlm_probability, generator=generator)  # CPU: seeded
+        ids, labels, attention = ids.to(device), labels.to(device), attention.to(device)
         with torch.no_grad():
-            t_hidden = teacher.bert(input_ids=ids, attention_mask=attention).last_hidden_state
+            t_hidden = encoder_of(teacher)(input_ids=ids, attention_mask=attention).last_hidden_state
             t_logits, _ = masked_positions_logits(teacher, ids, attention, labels, hidden=t_hidden)
-        s_hidden = student.bert(input_ids=ids, attention_mask=attention).last_hidden_state
+        s_hidden = encoder_of(student)(input_ids=ids, attention_mask=attention).last_hidden_state
         s_logits, targets = masked_positions_logits(student, ids, attention, labels, hidden=s_hidden)
         soft = soft_target_loss(s_logits, t_logits, temperature)
         mlm = F.cross_entropy(s_logits, targets)

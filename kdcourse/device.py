@@ -1,0 +1,69 @@
+"""Where the course computes, and in which precision: chosen once, from the hardware.
+
+Taught in notebook 00 (the environment check). Every loop, loader and helper of kdcourse follows
+this one rule, so a notebook never names a device:
+
+- `device()`: the CUDA GPU when there is one, else the CPU.
+- `precision()`: 'bf16' on GPUs whose tensor cores do bfloat16 (compute capability 8.0 and up:
+  A100, L4, H100), 'fp16' with loss scaling on older GPUs such as Colab's free T4 (7.5: it can
+  emulate bfloat16, slowly, without tensor cores), 'fp32' on a CPU.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def device() -> torch.device:
+    """The device every model and batch of the course goes to: cuda when available, else cpu."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def precision(on: torch.device | str | None = None) -> str:
+    """'bf16' from compute capability 8.0, 'fp16' below it, 'fp32' on a CPU (see the module docstring)."""
+    on = torch.device(on) if on is not None else device()
+    if on.type != "cuda":
+        return "fp32"
+    major, _ = torch.cuda.get_device_capability(on)
+    return "bf16" if major >= 8 else "fp16"
+
+
+def autocast(on: torch.device | str | None = None):
+    """Mixed precision for the forward pass on `on` (the course device by default); a no-op in fp32."""
+    on = torch.device(on) if on is not None else device()
+    mode = precision(on)
+    if mode == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(on.type, dtype=torch.bfloat16 if mode == "bf16" else torch.float16)
+
+
+def grad_scaler(on: torch.device | str | None = None) -> torch.amp.GradScaler:
+    """A loss scaler, active only in fp16 (small fp16 gradients underflow to zero without it)."""
+    on = torch.device(on) if on is not None else device()
+    return torch.amp.GradScaler(on.type, enabled=precision(on) == "fp16")
+
+
+def trainer_precision(on: torch.device | str | None = None) -> dict[str, bool]:
+    """The same rule as `transformers.TrainingArguments` flags: {'fp16': ..., 'bf16': ...}."""
+    mode = precision(on)
+    return {"fp16": mode == "fp16", "bf16": mode == "bf16"}
+
+
+def synchronize(on: torch.device | str | None = None) -> None:
+    """Wait for queued GPU work to finish (GPU calls return early): call before reading a clock."""
+    on = torch.device(on) if on is not None else device()
+    if on.type == "cuda":
+        torch.cuda.synchronize(on)
+
+
+def describe() -> str:
+    """One line for a notebook's header: the device, its name and the precision the course uses."""
+    on = device()
+    if on.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(on)
+        return (f"cuda ({torch.cuda.get_device_name(on)}, compute capability {major}.{minor}), "
+                f"precision {precision(on)}")
+    return f"cpu ({torch.get_num_threads()} threads), precision fp32"

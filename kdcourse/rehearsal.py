@@ -1,0 +1,213 @@
+"""A rehearsal of the `gpu` profile with no network: a Hugging Face hub cache filled by the course.
+
+The `gpu` profile loads bert-base-uncased, distilbert-base-uncased, gpt2 and GLUE SST-2 from the
+hub. This module writes stand-ins for all four into a folder laid out like the hub cache, under the
+real hub ids, so the gpu code path runs offline. The weights are random and the "SST-2" sentences
+are the course's Rotten Tomatoes snippets: the rehearsal proves the code runs (and times it with
+`--size full`), never what accuracy it reaches.
+
+    python -m kdcourse.rehearsal --output /tmp/hf/hub --size tiny
+    HF_HUB_OFFLINE=1 HF_HOME=/tmp/hf KDCOURSE_PROFILE=gpu python ...   # the cache is HF_HOME/hub
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .assets import MINILM, package_file
+from .hub import SST2_FILES, SST2_REPO
+
+HUB_IDS = ("bert-base-uncased", "distilbert-base-uncased", "gpt2", SST2_REPO)
+SIZES = ("tiny", "full")
+EOS = "<|endoftext|>"  # gpt2's one special token: beginning, end and unknown; gpt2 has no pad token
+
+# Rows of GLUE SST-2 on the hub (train, validation, test), and the tiny rehearsal's rows.
+SST2_ROWS = {"full": {"train": 67_349, "validation": 872, "test": 1_821},
+             "tiny": {"train": 400, "validation": 100, "test": 100}}
+
+
+def commit_hash(repo_id: str, size: str) -> str:
+    """A fixed 40-hex-digit 'commit' for the snapshot folder of one repository.
+
+    The hub cache names snapshots by commit; a hash of the id keeps rebuilds identical."""
+    return hashlib.sha1(f"kdcourse-rehearsal/{size}/{repo_id}".encode()).hexdigest()
+
+
+def snapshot_dir(cache: Path, repo_id: str, size: str, repo_type: str = "model") -> Path:
+    """Create the hub-cache folders of one repository and return its snapshot folder.
+
+    huggingface_hub resolves `refs/main` (a commit, no newline) to `snapshots/<commit>/`."""
+    repo = cache / f"{repo_type}s--{repo_id.replace('/', '--')}"
+    commit = commit_hash(repo_id, size)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True, exist_ok=True)
+    return snapshot
+
+
+def wordpiece_vocab() -> dict[str, int]:
+    """bert-base-uncased's WordPiece vocabulary (30,522 entries), from the packaged MiniLM.
+
+    All-MiniLM-L6-v2 kept BERT's vocabulary, so the course ships it without the hub."""
+    lines = (package_file(MINILM) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    return {token: i for i, token in enumerate(lines)}
+
+
+def bert_config(size: str):
+    """bert-base-uncased's configuration; `tiny` keeps its 12 layers but makes them 32 wide.
+
+    12 layers in both sizes: the course's students copy layers (0, 2, ..., 10)."""
+    from transformers import BertConfig
+
+    if size == "full":
+        return BertConfig()  # the defaults are bert-base: 768 wide, 12 layers, 12 heads, 3072
+    return BertConfig(hidden_size=32, num_hidden_layers=12, num_attention_heads=2, intermediate_size=64,
+                      max_position_embeddings=512)
+
+
+def distilbert_config(size: str):
+    """distilbert-base-uncased's configuration (6 layers); `tiny` makes them 32 wide."""
+    from transformers import DistilBertConfig
+
+    if size == "full":
+        return DistilBertConfig()  # the defaults are distilbert-base: dim 768, 6 layers, 12 heads
+    return DistilBertConfig(dim=32, n_layers=6, n_heads=2, hidden_dim=64)
+
+
+def gpt2_config(size: str, tokenizer):
+    """gpt2's configuration (12 layers, 1024 positions) over the rehearsal's own BPE vocabulary.
+
+    `tiny` makes the layers 32 wide; the vocabulary size is that of the tokenizer."""
+    from transformers import GPT2Config
+
+    eos = tokenizer.convert_tokens_to_ids(EOS)
+    width = {"n_embd": 32, "n_head": 2} if size == "tiny" else {}  # defaults: gpt2, 768 wide, 12 heads
+    return GPT2Config(vocab_size=len(tokenizer), n_layer=12, n_positions=1024, bos_token_id=eos,
+                      eos_token_id=eos, **width)
+
+
+def write_encoder(cache: Path, repo_id: str, size: str) -> Path:
+    """A random masked-LM BERT or DistilBERT, and the WordPiece tokenizer, saved under `repo_id`.
+
+    Loads as `AutoModelForMaskedLM` / `AutoModel` / `AutoTokenizer.from_pretrained(repo_id)`."""
+    import torch
+    from transformers import (BertForMaskedLM, BertTokenizerFast, DistilBertForMaskedLM,
+                              DistilBertTokenizerFast)
+
+    model_class, tokenizer_class, config = {
+        "bert-base-uncased": (BertForMaskedLM, BertTokenizerFast, bert_config),
+        "distilbert-base-uncased": (DistilBertForMaskedLM, DistilBertTokenizerFast, distilbert_config)}[repo_id]
+    torch.manual_seed(0)
+    model = model_class(config(size))
+    snapshot = snapshot_dir(cache, repo_id, size)
+    model.save_pretrained(snapshot)
+    tokenizer_class(vocab=wordpiece_vocab(), do_lower_case=True, model_max_length=512).save_pretrained(snapshot)
+    return snapshot
+
+
+def train_bpe(texts: list[str], vocab_size: int):
+    """A byte-level BPE tokenizer like gpt2's, trained on `texts`: one special token, no pad token.
+
+    gpt2's own vocabulary does not ship with the course, so the rehearsal trains a small one."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2TokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)  # text -> bytes shown as characters
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=[EOS], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # all 256 bytes: no unknowns
+    bpe.train_from_iterator(texts, trainer)
+    return GPT2TokenizerFast(tokenizer_object=bpe, bos_token=EOS, eos_token=EOS, unk_token=EOS, model_max_length=1024)
+
+
+def write_gpt2(cache: Path, size: str) -> Path:
+    """A random 12-layer GPT-2 and a byte-level BPE trained on the course corpus, saved as 'gpt2'.
+
+    `full` trains its ~8,000-token vocabulary on the cpu corpus; `tiny` ~1,000 tokens on smoke's."""
+    import torch
+    from transformers import GPT2LMHeadModel
+
+    from .data import load_corpus
+    from .profiles import get_profile
+
+    corpus = load_corpus("train", get_profile("smoke" if size == "tiny" else "cpu"))
+    tokenizer = train_bpe(corpus, 1_000 if size == "tiny" else 8_000)
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(gpt2_config(size, tokenizer))
+    snapshot = snapshot_dir(cache, "gpt2", size)
+    model.save_pretrained(snapshot)
+    tokenizer.save_pretrained(snapshot)
+    return snapshot
+
+
+def write_sst2(cache: Path, size: str) -> Path:
+    """GLUE SST-2's three parquet files (sentence, label, idx), filled with Rotten Tomatoes snippets.
+
+    Each split draws from the same split of the snippets; test labels are -1, hidden as in GLUE."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    from .data import load_rotten_tomatoes
+
+    snippets = load_rotten_tomatoes()
+    features = Features({"sentence": Value("string"), "label": ClassLabel(names=["negative", "positive"]),
+                         "idx": Value("int32")})
+    snapshot = snapshot_dir(cache, SST2_REPO, size, repo_type="dataset")
+    rng = np.random.default_rng(0)
+    for split, filename in SST2_FILES.items():
+        texts, labels, n = snippets[split]["text"], snippets[split]["label"], SST2_ROWS[size][split]
+        rows = rng.choice(len(texts), size=n, replace=n > len(texts)).tolist()
+        table = {"sentence": [texts[i] for i in rows], "idx": list(range(n)),
+                 "label": [-1] * n if split == "test" else [labels[i] for i in rows]}
+        (snapshot / filename).parent.mkdir(parents=True, exist_ok=True)
+        Dataset.from_dict(table, features=features).to_parquet(str(snapshot / filename))
+    return snapshot
+
+
+def build(output: str | Path, size: str = "tiny") -> Path:
+    """Write every repository of HUB_IDS into the hub cache folder `output`, one printed line each.
+
+    Point the course at it with HF_HUB_CACHE=output (or HF_HOME=X when output is X/hub)."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size!r}.")
+    cache = Path(output)
+    writers = {"bert-base-uncased": lambda: write_encoder(cache, "bert-base-uncased", size),
+               "distilbert-base-uncased": lambda: write_encoder(cache, "distilbert-base-uncased", size),
+               "gpt2": lambda: write_gpt2(cache, size),
+               SST2_REPO: lambda: write_sst2(cache, size)}
+    for repo_id in HUB_IDS:
+        start = time.perf_counter()
+        snapshot = writers[repo_id]()
+        print(f"wrote {repo_id:24s} ({size}) in {time.perf_counter() - start:5.1f} s: {snapshot}")
+    return cache
+
+
+def _quiet_progress_bars() -> None:
+    """Silence the per-file progress bars of transformers and datasets: one line per item is enough."""
+    import datasets
+    from transformers.utils import logging
+
+    datasets.disable_progress_bars()
+    logging.disable_progress_bar()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line: `python -m kdcourse.rehearsal --output DIR [--size tiny|full]`."""
+    parser = argparse.ArgumentParser(description="Write a Hugging Face hub cache with random stand-ins "
+                                                 "for the gpu profile's models and GLUE SST-2.")
+    parser.add_argument("--output", required=True, help="the hub cache folder to write (e.g. X/hub)")
+    parser.add_argument("--size", choices=SIZES, default="tiny",
+                        help="tiny: 32-wide layers, 400 training sentences; full: real sizes, for timing")
+    args = parser.parse_args(argv)
+    _quiet_progress_bars()
+    cache = build(args.output, args.size)
+    print(f"Use it with: HF_HUB_OFFLINE=1 HF_HUB_CACHE={cache.resolve()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The time estimates: FLOPs counted right, sizes that matter move them, and every notebook of the
+gpu profile fits a free Colab T4 session (30 minutes) under the stated assumptions."""
+import dataclasses
+
+import pytest
+
+import kdcourse as kd
+from kdcourse import budget
+
+
+def test_forward_flops_of_bert_base_match_the_textbook_count():
+    # 2 x (weights of the 12 layers) per token, plus attention's 4 x length x hidden per layer and token
+    per_token = budget._per_token("encoder", "bert-base-uncased", 128)
+    layers = 12 * (4 * 768 * 768 + 2 * 768 * 3072)
+    expected = 2 * layers + 12 * 4 * 128 * 768
+    assert per_token == pytest.approx(expected, rel=0.02)
+
+
+@pytest.mark.parametrize("name", ["gpu", "gpu-offline"])
+def test_every_gpu_notebook_fits_a_colab_t4_session(name):
+    minutes = budget.estimate_minutes(kd.get_profile(name), "Colab T4")
+    assert set(minutes) == {nb for nb, _, _ in kd.course.NOTEBOOKS}
+    assert all(0 < m < 30 for m in minutes.values()), minutes
+    assert sum(minutes.values()) < 150, minutes  # the whole course in 2.5 hours
+
+
+def test_more_work_takes_longer_and_faster_devices_less():
+    gpu = kd.get_profile("gpu")
+    longer = dataclasses.replace(gpu, distil=dataclasses.replace(gpu.distil, general_steps=3000))
+    nb = "04_bert_to_distilbert.ipynb"
+    assert budget.seconds(budget.phases(nb, longer)) > budget.seconds(budget.phases(nb, gpu)) + 60
+    assert budget.seconds(budget.phases(nb, gpu), "H100") < budget.seconds(budget.phases(nb, gpu), "Colab T4")
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ValueError, match="Unknown device"):
+        budget.seconds([], "TPU")
+    with pytest.raises(ValueError, match="No workload"):
+        budget.phases("99_missing.ipynb", kd.get_profile("gpu"))

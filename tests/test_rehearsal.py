@@ -1,0 +1,121 @@
+"""The gpu-profile rehearsal: random stand-ins for the hub models, read offline from a filled cache."""
+import pytest
+import torch
+
+from kdcourse.profiles import PROFILES
+from kdcourse.rehearsal import (EOS, HUB_IDS, SST2_REPO, bert_config, build, commit_hash, distilbert_config,
+                                gpt2_config, main, wordpiece_vocab)
+
+MODELS = [("bert-base-uncased", "AutoModelForMaskedLM", 12),
+          ("distilbert-base-uncased", "AutoModelForMaskedLM", 6),
+          ("gpt2", "AutoModelForCausalLM", 12)]
+
+
+@pytest.fixture(scope="session")
+def rehearsal_cache(tmp_path_factory):
+    """The tiny rehearsal cache, built once per session (test_hub.py finds and reuses the same folder)."""
+    cache = tmp_path_factory.getbasetemp() / "hf-rehearsal" / "hub"
+    if not (cache.parent / "built").exists():
+        build(cache, "tiny")
+        (cache.parent / "built").touch()
+    return cache
+
+
+def hub_ids_named_by_profiles() -> set[str]:
+    """Every hub id any profile asks for: models by field, GLUE SST-2 when sentiment is 'sst2'."""
+    named = set()
+    for p in PROFILES.values():
+        named |= {getattr(p, f, "") for f in ("encoder", "student_encoder", "causal_lm")}
+        if getattr(p, "sentiment", "") == "sst2":
+            named.add(SST2_REPO)
+    return named - {"offline", ""}
+
+
+def test_every_hub_id_a_profile_names_is_rehearsed():
+    named = hub_ids_named_by_profiles()
+    assert named, "no profile names a hub id: this check would prove nothing"
+    assert named <= set(HUB_IDS), f"not rehearsed: {sorted(named - set(HUB_IDS))}"
+
+
+@pytest.mark.parametrize("repo_id,auto_class,depth", MODELS)
+def test_models_load_offline_with_the_promised_depth(rehearsal_cache, repo_id, auto_class, depth):
+    import transformers
+
+    model = getattr(transformers, auto_class).from_pretrained(repo_id, cache_dir=str(rehearsal_cache))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(repo_id, cache_dir=str(rehearsal_cache))
+    layers = getattr(model.config, "num_hidden_layers", None) or model.config.n_layers
+    assert layers == depth
+    assert model.config.vocab_size == len(tokenizer)
+    batch = tokenizer(["a rehearsal, not a result"], return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**batch).logits
+    assert tuple(logits.shape) == (1, batch["input_ids"].shape[1], len(tokenizer))
+
+
+@pytest.mark.parametrize("repo_id,architecture", [("bert-base-uncased", "BertForMaskedLM"),
+                                                  ("distilbert-base-uncased", "DistilBertForMaskedLM")])
+def test_encoders_use_the_shipped_wordpiece_vocabulary(rehearsal_cache, tok, repo_id, architecture):
+    from transformers import AutoConfig, AutoTokenizer
+
+    rehearsed = AutoTokenizer.from_pretrained(repo_id, cache_dir=str(rehearsal_cache))
+    assert len(rehearsed) == len(wordpiece_vocab()) == 30522
+    assert rehearsed.get_vocab() == tok.get_vocab()
+    text = "Distillation keeps the teacher's dark knowledge."
+    assert rehearsed(text)["input_ids"] == tok(text)["input_ids"]
+    config = AutoConfig.from_pretrained(repo_id, cache_dir=str(rehearsal_cache))
+    assert config.architectures == [architecture]
+
+
+def test_distilbert_tokenizer_has_no_token_type_ids(rehearsal_cache):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained("distilbert-base-uncased", cache_dir=str(rehearsal_cache))
+    assert list(tokenizer("a film").keys()) == ["input_ids", "attention_mask"]
+
+
+def test_gpt2_tokenizer_is_byte_level_bpe_without_pad(rehearsal_cache):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained("gpt2", cache_dir=str(rehearsal_cache))
+    assert tokenizer.pad_token is None
+    assert tokenizer.eos_token == tokenizer.bos_token == EOS
+    assert 900 <= len(tokenizer) <= 1000
+    text = "The state of the union is strong, ünïcödé too."
+    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text  # byte-level: nothing is unknown
+
+
+def test_cache_layout_is_the_hub_layout(rehearsal_cache):
+    for repo_id in HUB_IDS:
+        kind = "datasets" if repo_id == SST2_REPO else "models"
+        repo = rehearsal_cache / f"{kind}--{repo_id.replace('/', '--')}"
+        commit = (repo / "refs" / "main").read_text()
+        assert commit == commit_hash(repo_id, "tiny") and len(commit) == 40  # no newline: read verbatim
+        assert (repo / "snapshots" / commit).is_dir()
+
+
+class EightThousandTokens:
+    """Stands in for a tokenizer: gpt2_config only asks its length and the id of <|endoftext|>."""
+
+    def __len__(self):
+        return 8000
+
+    def convert_tokens_to_ids(self, token):
+        return 0
+
+
+def test_full_size_configs_are_the_real_ones():
+    bert, distil = bert_config("full"), distilbert_config("full")
+    assert (bert.hidden_size, bert.num_hidden_layers, bert.num_attention_heads, bert.intermediate_size) == (
+        768, 12, 12, 3072)
+    assert (distil.dim, distil.n_layers, distil.n_heads, distil.hidden_dim) == (768, 6, 12, 3072)
+    gpt2 = gpt2_config("full", EightThousandTokens())
+    assert (gpt2.n_embd, gpt2.n_layer, gpt2.n_head, gpt2.n_positions, gpt2.vocab_size) == (768, 12, 12, 1024, 8000)
+    assert bert_config("tiny").num_hidden_layers == 12 and bert_config("tiny").hidden_size == 32
+
+
+def test_unknown_size_names_the_choices(tmp_path):
+    with pytest.raises(ValueError, match="tiny"):
+        build(tmp_path, "huge")
+    with pytest.raises(SystemExit):
+        main(["--output", str(tmp_path), "--size", "huge"])
+    assert not any(tmp_path.iterdir())
