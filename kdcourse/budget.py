@@ -75,7 +75,8 @@ def _forward_flops(kind: str, hub_id: str, batch: int, length: int, layers: int 
             model = BertModel(_encoder_config(hub_id, layers, hidden))
         elif kind == "tiny_gpt":
             model = GPT2LMHeadModel(GPT2Config(n_embd=hidden, n_layer=layers, n_head=max(1, hidden // 64),
-                                               vocab_size=30522, n_positions=max(length, 8)))
+                                               vocab_size=30522, n_positions=max(length, 8), bos_token_id=0,
+                                               eos_token_id=0))
         elif hub_id == "offline":  # SmolLM2-135M
             model = LlamaForCausalLM(LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
                                                  num_attention_heads=9, num_key_value_heads=3, vocab_size=49152))
