@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from transformers import Trainer
 
 from .. import device as dev
+from ..loop import Stepper, warmup_linear
 from ..losses import distillation_loss, hidden_cosine_loss
 
 INDEX_COLUMN = "kd_index"
@@ -326,9 +327,8 @@ def general_distillation(student, teacher, blocks: torch.Tensor, tokenizer, step
     generator = torch.Generator().manual_seed(seed)  # which blocks, which tokens masked
     torch.manual_seed(seed)  # the student's dropout: same seed, same run, whatever ran before
     optimizer = torch.optim.AdamW(student.parameters(), lr=learning_rate, weight_decay=0.01)
-    warmup = max(1, steps // 10)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
+    take_step = Stepper(optimizer, student.parameters(), max_norm=1.0,  # 10 % warm-up, mixed precision on a GPU
+                        scheduler=warmup_linear(optimizer, steps, steps // 10), on=device)
     history = {"step": [], "loss": [], "soft": [], "mlm": [], "cos": []}
     student.train()
     start = time.perf_counter()
@@ -337,20 +337,17 @@ def general_distillation(student, teacher, blocks: torch.Tensor, tokenizer, step
         attention = torch.ones_like(blocks[rows])
         ids, labels = mask_tokens(blocks[rows], tokenizer, mlm_probability, generator=generator)  # CPU: seeded
         ids, labels, attention = ids.to(device), labels.to(device), attention.to(device)
-        with torch.no_grad():
-            t_hidden = encoder_of(teacher)(input_ids=ids, attention_mask=attention).last_hidden_state
-            t_logits, _ = masked_positions_logits(teacher, ids, attention, labels, hidden=t_hidden)
-        s_hidden = encoder_of(student)(input_ids=ids, attention_mask=attention).last_hidden_state
-        s_logits, targets = masked_positions_logits(student, ids, attention, labels, hidden=s_hidden)
-        soft = soft_target_loss(s_logits, t_logits, temperature)
-        mlm = F.cross_entropy(s_logits, targets)
-        cos = hidden_cosine_loss(s_hidden, t_hidden, attention)
+        with dev.autocast(device):
+            with torch.no_grad():
+                t_hidden = encoder_of(teacher)(input_ids=ids, attention_mask=attention).last_hidden_state
+                t_logits, _ = masked_positions_logits(teacher, ids, attention, labels, hidden=t_hidden)
+            s_hidden = encoder_of(student)(input_ids=ids, attention_mask=attention).last_hidden_state
+            s_logits, targets = masked_positions_logits(student, ids, attention, labels, hidden=s_hidden)
+        soft = soft_target_loss(s_logits.float(), t_logits.float(), temperature)  # losses in fp32
+        mlm = F.cross_entropy(s_logits.float(), targets)
+        cos = hidden_cosine_loss(s_hidden.float(), t_hidden.float(), attention)
         loss = alpha_ce * soft + alpha_mlm * mlm + alpha_cos * cos
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
+        take_step(loss)
         for k, v in (("step", step), ("loss", loss.item()), ("soft", soft.item()), ("mlm", mlm.item()),
                      ("cos", cos.item())):
             history[k].append(v)
