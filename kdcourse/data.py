@@ -58,6 +58,37 @@ def normalise_mnist(images: torch.Tensor) -> torch.Tensor:
     return (images.float() / 255.0 - MNIST_MEAN) / MNIST_STD
 
 
+IDX_FILES = {("train", "images"): "train-images-idx3-ubyte", ("train", "labels"): "train-labels-idx1-ubyte",
+             ("test", "images"): "t10k-images-idx3-ubyte", ("test", "labels"): "t10k-labels-idx1-ubyte"}
+
+
+def _idx_bytes(array: np.ndarray) -> bytes:
+    """An array of uint8 in the IDX format of the original MNIST files: a magic number (0, 0, type
+    0x08 = unsigned byte, number of dimensions), each dimension as a big-endian int32, then the bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def mnist_root():
+    """A folder that `torchvision.datasets.MNIST(root=..., download=False)` reads offline.
+
+    torchvision expects <root>/MNIST/raw/ with the four uncompressed IDX files of the original
+    distribution (55 MB). They are written once into the course cache from data/mnist.npz (the same
+    60,000 + 10,000 images and labels, see data/provenance.json), so the classic code runs unchanged.
+    """
+    from .assets import cache_dir
+
+    raw = cache_dir() / "torchvision" / "MNIST" / "raw"
+    if not all((raw / name).exists() for name in IDX_FILES.values()):
+        raw.mkdir(parents=True, exist_ok=True)
+        with np.load(data_file("mnist.npz")) as z:
+            for (split, kind), name in IDX_FILES.items():
+                tmp = raw / f"{name}.tmp"
+                tmp.write_bytes(_idx_bytes(z[f"{split}_{kind}"]))
+                tmp.rename(raw / name)  # never a half-written file under the final name
+    return raw.parent.parent
+
+
 def load_mnist(split: str = "train", n: int | None = None, seed: int = 0, transform=None) -> MNIST:
     """The real MNIST split ('train': 60,000, 'test': 10,000), optionally a class-balanced subset of n.
 

@@ -1,6 +1,6 @@
 """Where each architecture keeps its layers, embeddings and masked-LM head.
 
-Building a student (kdcourse.student) or training a masked LM (kdcourse.pretrain, general
+Building a student (kdcourse.distill.student) or training a masked LM (kdcourse.lm, general
 distillation) means finding these parts inside a Hugging Face model, and each family names them
 differently. They are written down once, in FAMILIES; names are those of `model.named_parameters()`
 without the base model's prefix (`bert.`, `distilbert.`, `model.`, `transformer.`):
@@ -108,7 +108,7 @@ def encoder_of(model) -> torch.nn.Module:
     return model.base_model
 
 
-def check_masked_lm(model) -> Family:
+def require_masked_lm(model) -> Family:
     """The family of `model` if it is a BertForMaskedLM or DistilBertForMaskedLM, else a TypeError.
     The masked-LM tools run the head on their own (mlm_logits), so they must know where it is."""
     import transformers
@@ -118,14 +118,14 @@ def check_masked_lm(model) -> Family:
             return family
     known = " or ".join(f.masked_lm for f in FAMILIES if f.masked_lm)
     raise TypeError(f"Expected a masked LM ({known}), got {type(model).__name__}. Build one with "
-                    f"kd.tiny_bert(tokenizer), kd.load_encoder(head='mlm') or "
+                    f"kd.lm.tiny_bert(tokenizer), kd.load_encoder(head='mlm') or "
                     f"AutoModelForMaskedLM.from_pretrained('distilbert-base-uncased').")
 
 
 def mlm_logits(model, hidden: torch.Tensor) -> torch.Tensor:
     """Vocabulary logits [..., vocab] from last hidden states [..., hidden], running the MLM head only.
     A loss can then pay for the large output layer at the masked positions alone."""
-    for name in check_masked_lm(model).mlm_head:
+    for name in require_masked_lm(model).mlm_head:
         hidden = getattr(model, name)(hidden)
     return hidden
 
@@ -133,7 +133,7 @@ def mlm_logits(model, hidden: torch.Tensor) -> torch.Tensor:
 def mlm_head_parameters(model) -> list[torch.nn.Parameter]:
     """The MLM head's own parameters: its transform (dense + LayerNorm) and its output bias.
     The output weight is left out: it is the word-embedding table itself (tied), part of the encoder."""
-    if check_masked_lm(model).name == "DistilBERT":
+    if require_masked_lm(model).name == "DistilBERT":
         return [*model.vocab_transform.parameters(), *model.vocab_layer_norm.parameters(), model.vocab_projector.bias]
     head = model.cls.predictions
     return [*head.transform.parameters(), head.bias]

@@ -1,13 +1,19 @@
-"""The pieces every hand-written training loop of the course shares: one optimiser step, the
-warm-up schedule, and mixed precision, so device and precision live in one place.
+"""The one training-loop core of the course: an optimiser step, the warm-up schedule, an eval-mode
+block, and a step loop with progress and history, so device, precision, schedule and records live
+in one place.
 
-Used by `kd.fit` (notebook 03), the tiny-LM pretraining of notebook 01, general distillation in
-notebook 04 and the pitfall demos of notebook 05. The Hugging Face `Trainer` (notebooks 02 and 04)
+Taught in notebook 03 (`kd.fit` is built on `Stepper`) and used by every hand-written loop: the
+tiny-LM pretraining of notebook 01 (`run_steps`), general distillation in notebook 04 (`run_steps`)
+and the pitfall demos of notebook 05 (`Stepper`). The Hugging Face `Trainer` (notebooks 02 and 04)
 does the same internally, with the same precision rule (`kd.device.trainer_precision`).
 """
 from __future__ import annotations
 
+import contextlib
+import time
+
 import torch
+from tqdm.auto import tqdm
 
 from . import device as dev
 
@@ -47,5 +53,61 @@ def warmup_linear(optimizer, steps: int, warmup_steps: int) -> torch.optim.lr_sc
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
-    """The device a model's weights are on (inputs must go there too)."""
-    return next(model.parameters()).device
+    """The device a model's weights are on (inputs must go there too); the CPU for a model without
+    PyTorch weights (an ONNX Runtime session, kd.measure.onnx)."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module):
+    """`model.eval()` inside the block (dropout off), and the mode it had before restored after it:
+    for a measurement in the middle of training that must not leave the model in the wrong mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def run_steps(model: torch.nn.Module, step_loss, step: Stepper, steps: int, desc: str, evaluate=None,
+              eval_every: int = 50, progress: bool = True) -> dict:
+    """`steps` optimiser steps of `model` in train mode; returns the history.
+
+    `step_loss(i)` computes the loss of step i (1-based), under the course's mixed precision on a GPU;
+    it may return `(loss, parts)` with a dict of named float parts (e.g. each term of a sum), which
+    are recorded too. `evaluate()` returns a dict with a 'loss', measured before the first step,
+    every `eval_every` steps and after the last one. History: 'step', 'loss', each part,
+    'eval_step', 'eval_loss' and 'seconds'. The model is left in eval mode.
+    """
+    history = {"step": [], "loss": [], "eval_step": [], "eval_loss": []}
+    on = model_device(model)
+    start = time.perf_counter()
+
+    def _evaluate(i):
+        if evaluate is not None:
+            with eval_mode(model):
+                history["eval_step"].append(i)
+                history["eval_loss"].append(evaluate()["loss"])
+
+    _evaluate(0)
+    model.train()
+    bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress)
+    for i in bar:
+        with dev.autocast(on):
+            out = step_loss(i)
+        loss, parts = out if isinstance(out, tuple) else (out, {})
+        step(loss)
+        history["step"].append(i)
+        history["loss"].append(loss.item())
+        for name, value in parts.items():
+            history.setdefault(name, []).append(float(value))
+        if i % 10 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        if i % eval_every == 0 and i != steps:
+            _evaluate(i)
+    _evaluate(steps)
+    model.eval()
+    history["seconds"] = time.perf_counter() - start
+    return history

@@ -6,6 +6,7 @@ The soft-target term is KL(p_teacher^T || p_student^T), computed the way PyTorch
   probabilities silently computes a different, wrong quantity.
 - "batchmean": the sum over classes, averaged over the batch, which is the true KL per sample;
   "mean" also divides by the number of classes and shrinks the loss (and its gradient) by that factor.
+- No default temperature anywhere in the course: every distillation states the T it uses.
 - T^2: softening by T shrinks the soft-target gradients by about 1/T^2; multiplying by T^2 keeps
   their size comparable to the hard-label term whatever temperature you choose.
 """
@@ -26,7 +27,7 @@ def _check(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperatu
 
 
 def soft_target_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                     temperature: float = 1.0) -> torch.Tensor:
+                     temperature: float) -> torch.Tensor:
     """T^2 * KL(softmax(teacher/T) || softmax(student/T)), averaged over the samples.
 
     Works for [batch, classes] and for [batch, positions, vocab] (averaged over positions too).
@@ -39,7 +40,7 @@ def soft_target_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                      labels: torch.Tensor, temperature: float = 4.0, alpha: float = 0.5) -> torch.Tensor:
+                      labels: torch.Tensor, temperature: float, alpha: float = 0.5) -> torch.Tensor:
     """alpha * soft_target_loss + (1 - alpha) * cross-entropy with the true labels.
 
     alpha = 1 learns from the teacher only, alpha = 0 from the labels only. Labels equal to -100

@@ -9,6 +9,7 @@ Every model is returned on the course device (`kd.device.device()`).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from . import device as dev
@@ -64,10 +65,17 @@ def load_encoder(head: str = "base", num_labels: int = 2, profile: Profile | Non
     auto = {"classification": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM}.get(head, AutoModel)
     if head == "classification":
         kwargs["num_labels"] = num_labels
-    loaded = auto.from_pretrained(source, **kwargs)
-    model = loaded[0] if isinstance(loaded, tuple) else loaded  # output_loading_info=True gives (model, info)
+    wants_info = kwargs.pop("output_loading_info", False)
+    from transformers.utils import logging
+
+    report = logging.get_verbosity() <= logging.WARNING  # a caller that silenced transformers gets no line
+    with quiet_loading():  # transformers' report is a wall of text with local paths: one line instead
+        model, info = auto.from_pretrained(source, output_loading_info=True, **kwargs)
     model.to(dev.device())
-    return loaded
+    if report and info["missing_keys"]:
+        print(f"{type(model).__name__}: newly initialised, not in the checkpoint of {asset_name('encoder', profile)}: "
+              f"{', '.join(sorted(info['missing_keys']))}")
+    return (model, info) if wants_info else model
 
 
 def load_causal_lm(profile: Profile | None = None):
@@ -96,3 +104,23 @@ def asset_name(kind: str, profile: Profile | None = None) -> str:
         raise ValueError(f"kind must be one of {tuple(OFFLINE_NAMES)}, got {kind!r}.")
     hub_id = getattr(profile or active_profile(), kind)
     return OFFLINE_NAMES[kind] if hub_id == OFFLINE else hub_id
+
+
+@contextlib.contextmanager
+def quiet_loading():
+    """Silence transformers' loading reports inside the block (the course prints what matters itself)."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
+
+
+def forward_names(model) -> set[str]:
+    """The argument names of `model.forward`: which of a batch's columns the model accepts."""
+    import inspect
+
+    return set(inspect.signature(model.forward).parameters)

@@ -1,7 +1,7 @@
 """The bugs that popular distillation snippets ship, kept on purpose so notebook 05 can measure them.
 
 Each function here is WRONG in exactly one way, says how in its docstring, and names the kdcourse
-function that does the same job right. Never use them for real training.
+function that does the same job right. Never use them for real training. Taught in notebook 05.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .loop import Stepper
 from .losses import distillation_loss
 
 
@@ -62,17 +63,14 @@ def fit_with_positional_teacher_logits(model: nn.Module, train: tuple[torch.Tens
     which indexes images, labels and logits with the same shuffled indices."""
     x, y = train
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    step = Stepper(torch.optim.Adam(model.parameters(), lr=lr))  # the loop core's step, as in kd.fit
     model.train()
     for _ in tqdm(range(epochs), desc="misaligned logits"):
         order = torch.randperm(len(x), generator=generator)  # the shuffled loader
         for start in range(0, len(x), batch_size):
             idx = order[start:start + batch_size]
             logits_of_other_images = teacher_logits[start:start + len(idx)]  # the bug
-            loss = distillation_loss(model(x[idx]), logits_of_other_images, y[idx], temperature, alpha)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            step(distillation_loss(model(x[idx]), logits_of_other_images, y[idx], temperature, alpha))
     model.eval()
     return model
 

@@ -1,4 +1,5 @@
-"""A plain, readable training loop for tensors in memory, with optional distillation.
+"""A plain, readable training loop for tensors in memory, with optional distillation (taught in
+notebook 03; notebook 05 reuses it). Its optimiser step is the loop core's (`kd.loop.Stepper`).
 
 `fit` trains any classifier on (images, labels) tensors. Give it a `teacher` (a model, run in
 eval mode under no_grad on each batch) or precomputed `teacher_logits` (one row per training
@@ -8,11 +9,12 @@ image, picked with the same shuffled indices as the batch) and it minimises
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,7 +23,7 @@ from tqdm.auto import tqdm
 from . import device as dev
 from .losses import distillation_loss
 from .data import MNIST_MEAN, MNIST_STD
-from .loop import Stepper
+from .loop import Stepper, eval_mode
 
 
 @dataclass
@@ -35,10 +37,12 @@ class History:
 
 @dataclass
 class Evaluation:
-    """Accuracy and number of misclassified images of one model on one set."""
+    """Accuracy and number of misclassified images of one model on one set, and which ones it got right
+    (`correct`, one flag per image: what a paired comparison of two models needs, kd.measure.compare)."""
     accuracy: float
     errors: int
     n: int
+    correct: np.ndarray | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
         return f"{100 * self.accuracy:.2f} % accuracy ({self.errors} errors out of {self.n})"
@@ -47,21 +51,18 @@ class Evaluation:
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """The model's logits for all of x, in eval mode (dropout off) and without gradients."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    out = torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
-    model.train(was_training)
-    return out
+    with eval_mode(model):
+        return torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> Evaluation:
     """Accuracy and error count of `model` on images x with labels y (eval mode, no gradients)."""
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels: pass matching tensors.")
-    predictions = predict_logits(model, x, batch_size).argmax(dim=1)
-    errors = int((predictions != y.cpu()).sum())
-    return Evaluation(accuracy=1 - errors / len(y), errors=errors, n=len(y))
+    correct = (predict_logits(model, x, batch_size).argmax(dim=1) == y.cpu()).numpy()
+    errors = int((~correct).sum())
+    return Evaluation(accuracy=1 - errors / len(y), errors=errors, n=len(y), correct=correct)
 
 
 def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -81,7 +82,7 @@ def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator
 def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int, *,
         batch_size: int = 128, lr: float = 1e-3, lr_schedule: str = "constant",
         teacher: nn.Module | None = None, teacher_logits: torch.Tensor | None = None,
-        temperature: float = 4.0, alpha: float = 0.5,
+        temperature: float | None = None, alpha: float = 0.5,
         loss_fn: Callable | None = None, jitter: int = 0,
         test: tuple[torch.Tensor, torch.Tensor] | None = None,
         seed: int = 0, amp: bool = True, desc: str = "training", progress: bool = True) -> History:
@@ -93,7 +94,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
     - Distillation: pass `teacher` (run on each batch, in eval mode, under no_grad) or
       `teacher_logits` (one row per training image, indexed with the batch's shuffled indices so
       they always match the images); the loss is distillation_loss(..., temperature, alpha).
-    - `loss_fn(student_logits, labels, teacher_logits_or_None)` replaces the loss if given.
+      `temperature` has no default: a distillation run states the T it uses.
+    - `loss_fn(student_logits, teacher_logits_or_None, labels)` replaces the loss if given (the
+      argument order of `distillation_loss`).
     - `jitter`: shift each training image by up to this many pixels (data augmentation).
     - `test` = (x, y): test accuracy is recorded after every epoch.
     - The model (and teacher) move to `kd.device.device()`, and batches follow them. `amp`: mixed
@@ -106,6 +109,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
                          f"precompute them on the same (unshuffled) training tensor.")
     if teacher is not None and teacher_logits is not None:
         raise ValueError("Pass either teacher or teacher_logits, not both.")
+    if (teacher is not None or teacher_logits is not None) and loss_fn is None and temperature is None:
+        raise ValueError("Distillation needs a temperature: pass temperature=T (notebook 03 uses 2-20; "
+                         "1 is the plain softmax).")
     device = dev.device()
     model.to(device)
     if teacher is not None:
@@ -139,7 +145,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
                     tb = teacher_logits[idx].to(device)
                 logits = model(xb).float()
             if loss_fn is not None:
-                loss = loss_fn(logits, yb, tb)
+                loss = loss_fn(logits, tb, yb)
             elif tb is not None:
                 loss = distillation_loss(logits, tb, yb, temperature, alpha)
             else:
@@ -156,20 +162,38 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
     return history
 
 
-def fit_or_load(model: nn.Module, path: str | Path, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
-                **fit_kwargs) -> History:
-    """Load `model`'s weights and History from `path` if an earlier run saved them; else `fit` and save.
+def _describe(value):
+    """A value as it enters a cache key: tensors by shape and checksum, modules by architecture."""
+    if isinstance(value, torch.Tensor):
+        return f"tensor{tuple(value.shape)} sum={float(value.double().sum()):.10g}"
+    if isinstance(value, nn.Module):
+        return repr(value)
+    return value
 
-    The notebooks cache their slow teachers this way (in kd.cache_dir(), one file per profile and
-    epoch count), so a rerun skips the training. Delete the file to train again.
+
+def fit_or_load(model: nn.Module, name: str, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
+                **fit_kwargs) -> History:
+    """`fit`, or load the weights and History an earlier run saved with exactly the same settings.
+
+    The notebooks cache their slow teachers this way, in kd.cache_dir() / '<name>_<hash>.pt'. The hash
+    covers the architecture, the training tensors (shape and checksum), the epochs and every `fit`
+    argument, so changing any of them trains anew instead of reusing a stale teacher.
     """
-    path = Path(path)
+    from .assets import cache_dir, settings_key
+
+    x, y = train
+    settings = {"model": repr(model), "x": _describe(x), "y": _describe(y), "epochs": epochs,
+                **{k: _describe(v) for k, v in fit_kwargs.items() if k not in ("desc", "progress")}}
+    slug = re.sub(r"\W+", "-", name).strip("-")  # "the CNN teacher" -> the-CNN-teacher_<hash>.pt
+    path = cache_dir() / f"{settings_key(slug, settings)}.pt"
     if path.exists():
         saved = torch.load(path, map_location="cpu")
         model.load_state_dict(saved["state_dict"])
         model.eval()
-        print(f"Loaded the weights saved by an earlier run from {path} (delete the file to retrain).")
+        print(f"Loaded {name} as trained by an earlier run with the same settings ({path.name}; delete it "
+              f"to retrain).")
         return History(**saved["history"])
+    print(f"No cached {name} for these settings: training it now, {epochs} epochs (the bar shows the time left).")
     history = fit(model, train, epochs, **fit_kwargs)
     torch.save({"state_dict": model.state_dict(), "history": dataclasses.asdict(history)}, path)
     return history

@@ -26,7 +26,7 @@ def test_every_gpu_notebook_fits_a_colab_t4_session(name):
 
 def test_more_work_takes_longer_and_faster_devices_less():
     gpu = kd.get_profile("gpu")
-    longer = dataclasses.replace(gpu, distil=dataclasses.replace(gpu.distil, general_steps=3000))
+    longer = dataclasses.replace(gpu, distillation=dataclasses.replace(gpu.distillation, general_steps=3000))
     nb = "04_bert_to_distilbert.ipynb"
     assert budget.seconds(budget.phases(nb, longer)) > budget.seconds(budget.phases(nb, gpu)) + 60
     assert budget.seconds(budget.phases(nb, gpu), "H100") < budget.seconds(budget.phases(nb, gpu), "Colab T4")

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import kdcourse as kd
 from kdcourse.assets import data_dir
@@ -37,7 +38,7 @@ def test_mnist_items_and_balanced_subsets():
 
 
 def test_sentiment_splits_fixed_disjoint_and_balanced():
-    ds = kd.load_rotten_tomatoes()
+    ds = kd.data.load_rotten_tomatoes()
     sizes = {s: len(ds[s]) for s in ds}
     assert sizes == {"train": 10200, "validation": 1307, "test": 1245}
     texts = {s: set(ds[s]["text"]) for s in ds}
@@ -47,7 +48,7 @@ def test_sentiment_splits_fixed_disjoint_and_balanced():
     # The source is 58 % fresh: every split keeps that balance within 3 points.
     for share in positive.values():
         assert 0.55 < share < 0.61
-    assert kd.load_rotten_tomatoes()["test"]["text"] == ds["test"]["text"]
+    assert kd.data.load_rotten_tomatoes()["test"]["text"] == ds["test"]["text"]
 
 
 def test_sentiment_follows_profile_sizes():
@@ -87,3 +88,20 @@ def test_missing_data_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setenv("KDCOURSE_DATA", str(tmp_path))
     with pytest.raises(kd.MissingAssetError, match="scripts/build_data.py"):
         kd.load_mnist("test")
+
+
+def test_torchvision_reads_the_course_mnist_offline(tmp_path, monkeypatch):
+    # the classic code: torchvision.datasets.MNIST(root, train, transform, download=False)
+    from torchvision import datasets, transforms
+
+    monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
+    root = kd.data.mnist_root()
+    normalise = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    test = datasets.MNIST(root=root, train=False, transform=normalise, download=False)
+    ours = kd.load_mnist("test")
+    assert len(test) == len(ours) == 10_000 and torch.equal(test.targets, ours.targets)
+    assert torch.equal(test.data, ours.data)
+    x_ours, _ = ours.tensors()
+    assert torch.allclose(test[123][0], x_ours[123], atol=1e-6)
+    assert len(datasets.MNIST(root=root, train=True, download=False)) == 60_000
+    assert kd.data.mnist_root() == root  # written once, then reused

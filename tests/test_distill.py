@@ -6,11 +6,10 @@ from datasets import Dataset
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, DataCollatorWithPadding, \
     TrainingArguments
 
-from kdcourse.distill import (DistillationTrainer, add_index_column, cache_teacher_logits, compare_students,
-                              correct_predictions, evaluate_accuracy, general_distillation, quantize_int8,
-                              seed_verdict)
+from kdcourse.distill import (DistillationTrainer, add_index_column, cache_teacher_logits, general_distillation,
+                              make_student, random_student)
 from kdcourse.losses import distillation_loss
-from kdcourse.student import make_student, random_student
+from kdcourse.measure import compare_students, correct_predictions, evaluate_accuracy, quantize_int8, seed_verdict
 
 VOCAB = 40
 
@@ -73,6 +72,7 @@ def full_loss(student, teacher, data, T=2.0, alpha=0.5):
 
 
 def make(tmp_path, student, teacher, data, **kw):
+    kw.setdefault("temperature", 2.0)
     return DistillationTrainer(model=student, teacher_model=teacher, args=args(tmp_path, kw.pop("steps", 12)),
                                train_dataset=data, data_collator=DataCollatorWithPadding(TinyTokenizer()), **kw)
 
@@ -210,7 +210,7 @@ def test_general_distillation_learns_and_leaves_the_teacher_alone():
     student = random_student(teacher, (0, 2), seed=1)  # far from the teacher: much to learn
     blocks = torch.randint(4, VOCAB, (32, 12))
     history = general_distillation(student, teacher, blocks, TinyMLMTokenizer(), steps=30, batch_size=8,
-                                   learning_rate=3e-3, mlm_probability=0.3, progress=False)
+                                   learning_rate=3e-3, temperature=2.0, mlm_probability=0.3, progress=False)
     assert len(history["loss"]) == 30 and history["seconds"] > 0
     first, last = sum(history["cos"][:5]) / 5, sum(history["cos"][-5:]) / 5
     assert last < 0.7 * first, (first, last)  # the student's hidden states turn toward the teacher's
@@ -218,7 +218,7 @@ def test_general_distillation_learns_and_leaves_the_teacher_alone():
         assert torch.equal(v, before[k]), k
     with pytest.raises(ValueError, match="weights"):
         general_distillation(student, teacher, blocks, TinyMLMTokenizer(), steps=1, batch_size=2,
-                             alpha_ce=0, alpha_mlm=0, alpha_cos=0)
+                             learning_rate=1e-4, temperature=2.0, alpha_ce=0, alpha_mlm=0, alpha_cos=0)
 
 
 def test_general_distillation_is_reproducible_whatever_ran_before():
@@ -228,14 +228,17 @@ def test_general_distillation_is_reproducible_whatever_ran_before():
                         intermediate_size=32, max_position_embeddings=16, hidden_dropout_prob=0.3)
     teacher = BertForMaskedLM(config).eval()
     blocks = torch.randint(4, VOCAB, (16, 12))
-    losses = []
+    losses, after = [], []
     for state in (1, 2):
         torch.manual_seed(state)  # a different history before the call
         student = make_student(teacher, (0,))
         history = general_distillation(student, teacher, blocks, TinyMLMTokenizer(), steps=5, batch_size=4,
-                                       mlm_probability=0.3, seed=7, progress=False)
+                                       learning_rate=1e-4, temperature=2.0, mlm_probability=0.3, seed=7,
+                                       progress=False)
         losses.append(history["loss"])
+        after.append(torch.rand(1))  # what the caller draws next
     assert losses[0] == losses[1]
+    assert not torch.equal(after[0], after[1])  # the run left the caller's random state alone
 
 
 def test_evaluate_accuracy_and_int8_copy():

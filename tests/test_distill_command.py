@@ -8,12 +8,12 @@ import sys
 import torch
 
 import kdcourse as kd
-from kdcourse.finetune import load_classifier
+from kdcourse.classify import load_classifier
 
 
 def test_torchrun_two_processes_on_cpu(tmp_path):
     smoke = kd.get_profile("smoke")
-    kd.load_sentiment_teacher(smoke)  # built once, in one process, before the multi-process run
+    kd.classify.load_sentiment_teacher(smoke)  # built once, in one process, before the multi-process run
     env = dict(os.environ, HF_HUB_OFFLINE="1", KDCOURSE_PROFILE="smoke", OMP_NUM_THREADS="1")
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
                           "-m", "kdcourse.distill", "--output", str(tmp_path)],
@@ -23,7 +23,7 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
     assert [r["rank"] for r in ranks] == [0, 1] and all(r["world_size"] == 2 for r in ranks)
     assert all(r["examples_seen"] > 0 for r in ranks)  # both processes took part
     # Each process trained on its own shard: together they covered the training set once per epoch.
-    assert sum(r["examples_seen"] for r in ranks) >= ranks[0]["train_examples"] * smoke.distil.epochs
+    assert sum(r["examples_seen"] for r in ranks) >= ranks[0]["train_examples"] * smoke.distillation.epochs
     assert all(r["examples_seen"] <= ranks[0]["train_examples"] for r in ranks)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
@@ -45,12 +45,12 @@ def test_command_refuses_unknown_profile():
 def test_single_process_without_a_launcher(tmp_path):
     """The README's plain `python -m kdcourse.distill --output DIR` runs in one process (no torchrun)."""
     smoke = kd.get_profile("smoke")
-    kd.load_sentiment_teacher(smoke)
+    kd.classify.load_sentiment_teacher(smoke)
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")}
     env.update(HF_HUB_OFFLINE="1", KDCOURSE_PROFILE="smoke", OMP_NUM_THREADS="1")
     run = subprocess.run([sys.executable, "-m", "kdcourse.distill", "--output", str(tmp_path)],
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     rank0 = json.loads((tmp_path / "rank0.json").read_text())
-    assert rank0["world_size"] == 1 and rank0["examples_seen"] == rank0["train_examples"] * smoke.distil.epochs
+    assert rank0["world_size"] == 1 and rank0["examples_seen"] == rank0["train_examples"] * smoke.distillation.epochs
     assert (tmp_path / "student" / "config.json").exists()

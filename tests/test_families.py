@@ -7,7 +7,7 @@ from transformers import (BertConfig, BertForMaskedLM, BertForSequenceClassifica
                           LlamaForCausalLM, LlamaModel, RobertaConfig, RobertaForMaskedLM, T5Config, T5Model)
 
 import kdcourse as kd
-from kdcourse import families, pretrain
+from kdcourse import families, lm
 
 
 def bert(cls=BertForMaskedLM, vocab_size=60, **kw):
@@ -55,7 +55,7 @@ def test_layer_pattern_finds_the_layer_number(kind):
     layer_names = [n for n in names if pattern.search(n)]
     assert {pattern.search(n).group(3) for n in layer_names} == {"0", "1", "2", "3"}
     # teacher_layer_of renumbers with the pattern of any family: student layer 3 <- teacher layer 7
-    assert kd.student.teacher_layer_of(LAYER_3[kind], (0, 2, 5, 7)) == LAYER_3[kind].replace(".3.", ".7.")
+    assert kd.distill.student.teacher_layer_of(LAYER_3[kind], (0, 2, 5, 7)) == LAYER_3[kind].replace(".3.", ".7.")
 
 
 def test_layer_patterns_do_not_match_other_families_names():
@@ -124,11 +124,11 @@ def test_mlm_logits_equal_the_models_own_logits(build):
                                                                     num_attention_heads=2, intermediate_size=32))])
 def test_check_masked_lm_refuses_other_models_with_a_fix(model):
     with pytest.raises(TypeError, match=rf"BertForMaskedLM or DistilBertForMaskedLM\), got {type(model).__name__}"):
-        families.check_masked_lm(model)
+        families.require_masked_lm(model)
     with pytest.raises(TypeError, match="tiny_bert"):
         families.mlm_logits(model, torch.zeros(1, 16))
-    assert families.check_masked_lm(bert()).name == "BERT"
-    assert families.check_masked_lm(distilbert()).name == "DistilBERT"
+    assert families.require_masked_lm(bert()).name == "BERT"
+    assert families.require_masked_lm(distilbert()).name == "DistilBERT"
 
 
 @pytest.mark.parametrize("model", [t5(), torch.nn.Linear(3, 3)])
@@ -148,7 +148,7 @@ def test_roberta_is_of_the_bert_family():
     model = RobertaForMaskedLM(RobertaConfig(vocab_size=60, hidden_size=16, num_hidden_layers=2,
                                              num_attention_heads=2, intermediate_size=32))
     assert families.family_of(model).name == "BERT"
-    student = kd.make_student(model, (1,))
+    student = kd.distill.make_student(model, (1,))
     assert torch.equal(student.roberta.encoder.layer[0].output.dense.weight,
                        model.roberta.encoder.layer[1].output.dense.weight)
 
@@ -157,7 +157,7 @@ def test_roberta_is_of_the_bert_family():
 
 def test_freeze_all_but_mlm_head_on_distilbert():
     model = distilbert()
-    trainable = pretrain.freeze_all_but_mlm_head(model)
+    trainable = lm.freeze_all_but_mlm_head(model)
     expected = [*model.vocab_transform.parameters(), *model.vocab_layer_norm.parameters(), model.vocab_projector.bias]
     assert [id(p) for p in trainable] == [id(p) for p in expected]
     assert {n for n, p in model.named_parameters() if p.requires_grad} == {
@@ -170,7 +170,7 @@ def test_freeze_all_but_mlm_head_on_distilbert():
 def test_freeze_all_but_mlm_head_on_bert_is_unchanged():
     model = bert()
     head = model.cls.predictions
-    trainable = pretrain.freeze_all_but_mlm_head(model)
+    trainable = lm.freeze_all_but_mlm_head(model)
     assert [id(p) for p in trainable] == [id(p) for p in [*head.transform.parameters(), head.bias]]
     assert sum(p.requires_grad for p in model.parameters()) == 5
 
@@ -189,10 +189,10 @@ def test_masked_positions_logits_equal_the_full_logits_there(build):
     model = build().eval()
     ids, mask, labels = masked_batch()
     with torch.no_grad():
-        logits, targets = pretrain.masked_positions_logits(model, ids, mask, labels)
+        logits, targets = lm.masked_positions_logits(model, ids, mask, labels)
         full = model(input_ids=ids, attention_mask=mask).logits
         library_loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        mine = pretrain.mlm_loss(model, ids, mask, labels)
+        mine = lm.mlm_loss(model, ids, mask, labels)
     assert logits.shape == (4, 60) and torch.equal(targets, labels[labels != -100])
     assert torch.allclose(logits, full[labels != -100], atol=1e-6)
     assert abs(float(mine) - float(library_loss)) < 1e-5
@@ -203,10 +203,10 @@ def test_encode_masked_and_head_evaluation_match_evaluate_mlm_on_distilbert():
     model = distilbert().eval()
     ids, mask, labels = masked_batch(seed=1)
     data = {"input_ids": ids, "attention_mask": mask, "labels": labels}
-    encoded = pretrain.encode_masked(model, data, batch_size=2)
+    encoded = lm.encode_masked(model, data, batch_size=2)
     assert encoded["hidden"].shape == (4, 16) and encoded["hidden"].device.type == "cpu"
     assert encoded["sequence"].tolist() == [0, 0, 1, 2]
-    cached, direct = pretrain.evaluate_mlm_head(model, encoded), pretrain.evaluate_mlm(model, data)
+    cached, direct = lm.evaluate_mlm_head(model, encoded), lm.evaluate_mlm(model, data)
     assert cached["masked_tokens"] == direct["masked_tokens"] == 4
     assert abs(cached["loss"] - direct["loss"]) < 1e-5
 
@@ -215,9 +215,9 @@ def test_train_mlm_head_on_distilbert_trains_only_the_head():
     torch.manual_seed(0)
     model = distilbert()
     ids, mask, labels = masked_batch(seed=2)
-    encoded = pretrain.encode_masked(model, {"input_ids": ids, "attention_mask": mask, "labels": labels})
+    encoded = lm.encode_masked(model, {"input_ids": ids, "attention_mask": mask, "labels": labels})
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    pretrain.train_mlm_head(model, encoded, steps=3, batch_size=2, learning_rate=1e-2)
+    lm.train_mlm_head(model, encoded, steps=3, batch_size=2, learning_rate=1e-2)
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed == {"vocab_transform.weight", "vocab_transform.bias", "vocab_layer_norm.weight",
                        "vocab_layer_norm.bias", "vocab_projector.bias"}
@@ -227,7 +227,7 @@ def test_fill_mask_on_distilbert(tok):
     torch.manual_seed(0)
     model = distilbert(vocab_size=len(tok), pad_token_id=tok.pad_token_id)
     text = "the state of the [MASK] is [MASK]."
-    out = kd.fill_mask(model, tok, text, top_k=3)
+    out = kd.lm.fill_mask(model, tok, text, top_k=3)
     assert len(out) == 2 and all(len(p) == 3 for p in out)
     assert all(isinstance(t, str) and type(p) is float for proposals in out for t, p in proposals)
     enc = tok(text, return_tensors="pt")
@@ -239,15 +239,16 @@ def test_fill_mask_on_distilbert(tok):
         assert [t for t, _ in proposals] == tok.convert_ids_to_tokens(best.tolist())
         assert [p for _, p in proposals] == pytest.approx(probs.tolist(), abs=1e-6)
     with pytest.raises(TypeError, match="DistilBertForMaskedLM"):
-        kd.fill_mask(gpt2(), tok, text)
+        kd.lm.fill_mask(gpt2(), tok, text)
 
 
 def test_general_distillation_runs_on_distilbert(tok):
     torch.manual_seed(0)
     teacher = distilbert(vocab_size=len(tok), pad_token_id=tok.pad_token_id).eval()
-    student = kd.make_student(teacher, (0, 2))
+    student = kd.distill.make_student(teacher, (0, 2))
     blocks = torch.randint(1000, 2000, (6, 12))
     blocks[:, 0], blocks[:, -1] = tok.cls_token_id, tok.sep_token_id
-    history = kd.general_distillation(student, teacher, blocks, tok, steps=3, batch_size=2, progress=False)
+    history = kd.distill.general_distillation(student, teacher, blocks, tok, steps=3, batch_size=2,
+                                                learning_rate=1e-4, temperature=2.0, progress=False)
     assert len(history["loss"]) == 3 and all(torch.isfinite(torch.tensor(history["loss"])))
     assert history["cos"][0] > 0  # two layers of four: the student's states differ from the teacher's

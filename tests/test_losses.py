@@ -35,10 +35,10 @@ def test_soft_target_loss_matches_the_kl_formula_with_t_squared():
 @pytest.mark.filterwarnings("ignore:reduction")
 def test_batchmean_is_the_per_sample_mean_and_mean_is_smaller_by_the_class_count():
     s, t = _logits(0), _logits(1)
-    per_sample = torch.stack([soft_target_loss(s[i:i + 1], t[i:i + 1]) for i in range(len(s))])
-    assert torch.allclose(soft_target_loss(s, t), per_sample.mean(), atol=1e-5)
+    per_sample = torch.stack([soft_target_loss(s[i:i + 1], t[i:i + 1], 1.0) for i in range(len(s))])
+    assert torch.allclose(soft_target_loss(s, t, 1.0), per_sample.mean(), atol=1e-5)
     wrong = F.kl_div(F.log_softmax(s, -1), F.softmax(t, -1), reduction="mean")
-    assert torch.allclose(wrong * s.shape[1], soft_target_loss(s, t), atol=1e-5)
+    assert torch.allclose(wrong * s.shape[1], soft_target_loss(s, t, 1.0), atol=1e-5)
 
 
 def test_kl_and_soft_cross_entropy_give_the_same_gradient():
@@ -90,9 +90,9 @@ def test_bad_alpha_is_rejected(alpha):
 
 def test_shape_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(16, 10\).*\(16, 12\)"):
-        soft_target_loss(_logits(0), _logits(1, (16, 12)))
+        soft_target_loss(_logits(0), _logits(1, (16, 12)), 2.0)
     with pytest.raises(ValueError, match=r"labels"):
-        distillation_loss(_logits(0), _logits(1), torch.zeros(8, dtype=torch.long))
+        distillation_loss(_logits(0), _logits(1), torch.zeros(8, dtype=torch.long), 2.0)
 
 
 def test_hidden_cosine_loss_is_zero_for_same_direction_and_ignores_padding():

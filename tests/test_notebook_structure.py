@@ -44,3 +44,51 @@ def test_notebook_stored_outputs_are_complete(path):
     assert not errors
     outputs = json.dumps([c["outputs"] for c in code])
     assert "Profile 'cpu'" in outputs, "stored outputs must come from the cpu profile"
+
+
+spec_bars = importlib.util.spec_from_file_location("bars", ROOT / "scripts" / "finish_progress_bars.py")
+bars = importlib.util.module_from_spec(spec_bars)
+spec_bars.loader.exec_module(bars)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_stored_outputs_read_well_in_a_static_renderer(path):
+    nb = json.loads(path.read_text())
+    state = nb.get("metadata", {}).get("widgets", {}).get(bars.WIDGET_STATE, {}).get("state", {})
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(bars.WIDGET_VIEW)
+            finished = bars.bar_text(state, view["model_id"]) if view else None
+            if finished is not None:  # the text a renderer shows is the bar's final state, never "0%"
+                assert out["data"]["text/plain"] == finished, "run scripts/finish_progress_bars.py " + path.name
+    outputs = json.dumps([c.get("outputs", []) for c in nb["cells"]])
+    for leak in ("/work/", "/home/", "/root/", "/tmp/", ".venv/", "LOAD REPORT", "\\u001b["):
+        assert leak not in outputs, f"{path.name}: stored outputs show {leak!r} (a machine path or a log wall)"
+
+
+def test_one_kernelspec_for_every_notebook():
+    # JupyterLab rewrites a differing kernelspec on open, and a learner's git pull then conflicts
+    specs = {json.dumps(json.loads(p.read_text())["metadata"]["kernelspec"], sort_keys=True) for p in PATHS}
+    assert specs == {json.dumps({"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+                                sort_keys=True)}
+
+
+def test_every_kd_name_a_notebook_or_the_readme_uses_exists():
+    # the small top-level namespace: a renamed or moved helper breaks here, not in a learner's notebook
+    import re
+
+    import kdcourse as kd
+
+    texts = ["".join(c["source"]) for p in PATHS for c in json.loads(p.read_text())["cells"]]
+    texts += [(ROOT / name).read_text() for name in ("README.md", "INSTRUCTORS.md")]
+    missing = set()
+    for text in texts:
+        for dotted in re.findall(r"\bkd\.([A-Za-z_][\w.]*\w)", text):
+            obj = kd
+            for part in dotted.split("."):
+                if not hasattr(obj, part):
+                    missing.add(dotted)
+                    break
+                obj = getattr(obj, part)
+    assert not missing, sorted(missing)
+    assert len(kd.__all__) <= 45  # what every notebook uses; the rest lives in its module

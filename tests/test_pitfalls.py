@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 import kdcourse as kd
 from kdcourse import pitfalls
-from kdcourse.bench import count_parameters
+from kdcourse.measure import count_parameters
 from kdcourse.mnist_models import MLP
 from kdcourse.train import evaluate, fit
 
@@ -37,7 +37,7 @@ def test_misaligned_teacher_logits_destroy_learning():
     test = kd.load_mnist("test", n=500).tensors()
     kd.set_seed(0)
     aligned = MLP((784, 64, 10))
-    fit(aligned, (x, y), 3, teacher_logits=perfect_teacher, alpha=1.0, progress=False)
+    fit(aligned, (x, y), 3, teacher_logits=perfect_teacher, temperature=4.0, alpha=1.0, progress=False)
     kd.set_seed(0)
     misaligned = pitfalls.fit_with_positional_teacher_logits(MLP((784, 64, 10)), (x, y), perfect_teacher,
                                                              epochs=3, alpha=1.0)

@@ -7,7 +7,7 @@ import torch
 from transformers import BertConfig, BertForMaskedLM
 
 import kdcourse as kd
-from kdcourse import pretrain
+from kdcourse import lm
 
 TEXTS = ["The state of the Union is strong, and the Congress will act.",
          "I ask the Congress to pass this bill and send it to my desk."] * 20
@@ -21,8 +21,8 @@ def small():
 
 
 def test_pack_blocks_frames_mlm_blocks_and_keeps_clm_blocks_plain(tok):
-    mlm = kd.pack_blocks(TEXTS, tok, 16, kind="mlm")
-    clm = kd.pack_blocks(TEXTS, tok, 16, kind="clm")
+    mlm = kd.lm.pack_blocks(TEXTS, tok, 16, kind="mlm")
+    clm = kd.lm.pack_blocks(TEXTS, tok, 16, kind="clm")
     assert mlm.shape[1] == 16 and clm.shape[1] == 16
     assert (mlm[:, 0] == tok.cls_token_id).all() and (mlm[:, -1] == tok.sep_token_id).all()
     assert not (clm == tok.cls_token_id).any() and not (clm == tok.pad_token_id).any()
@@ -30,44 +30,44 @@ def test_pack_blocks_frames_mlm_blocks_and_keeps_clm_blocks_plain(tok):
     n_tokens = sum(len(tok(t, add_special_tokens=False)["input_ids"]) + 1 for t in TEXTS)
     assert clm.numel() == n_tokens // 16 * 16
     with pytest.raises(ValueError, match="kind"):
-        kd.pack_blocks(TEXTS, tok, 16, kind="seq2seq")
+        kd.lm.pack_blocks(TEXTS, tok, 16, kind="seq2seq")
     with pytest.raises(ValueError, match="too few"):
-        kd.pack_blocks(["tiny"], tok, 64)
+        kd.lm.pack_blocks(["tiny"], tok, 64)
 
 
 def test_mlm_loss_on_masked_positions_equals_the_library_loss(tok, small):
-    model = kd.tiny_bert(tok, small).eval()
-    blocks = kd.pack_blocks(TEXTS, tok, 16)
-    data = kd.fixed_masked_set(blocks, tok, seed=0)
+    model = kd.lm.tiny_bert(tok, small).eval()
+    blocks = kd.lm.pack_blocks(TEXTS, tok, 16)
+    data = kd.lm.fixed_masked_set(blocks, tok, seed=0)
     with torch.no_grad():
         library = model(**data).loss  # logits at every position, -100 ignored
-        mine = kd.mlm_loss(model, data["input_ids"], data["attention_mask"], data["labels"])
+        mine = kd.lm.mlm_loss(model, data["input_ids"], data["attention_mask"], data["labels"])
     assert abs(float(library) - float(mine)) < 1e-5
 
 
 def test_tiny_models_have_the_profile_sizes(tok, small):
-    bert, gpt = kd.tiny_bert(tok, small), kd.tiny_gpt(tok, small)
+    bert, gpt = kd.lm.tiny_bert(tok, small), kd.lm.tiny_gpt(tok, small)
     assert bert.config.hidden_size == gpt.config.n_embd == 32
     assert bert.config.vocab_size == gpt.config.vocab_size == len(tok)
     # Same seed -> same initial weights (a rerun gives the same numbers).
     assert torch.equal(bert.bert.embeddings.word_embeddings.weight,
-                       kd.tiny_bert(tok, small).bert.embeddings.word_embeddings.weight)
+                       kd.lm.tiny_bert(tok, small).bert.embeddings.word_embeddings.weight)
 
 
 def test_train_mlm_and_train_clm_lower_the_held_out_loss(tok, small):
-    blocks = kd.pack_blocks(TEXTS, tok, 16)
-    data = kd.fixed_masked_set(blocks[:8], tok, seed=0)
-    bert = kd.tiny_bert(tok, small)
-    h = kd.train_mlm(bert, blocks, tok, steps=20, batch_size=8, learning_rate=1e-2, eval_data=data,
+    blocks = kd.lm.pack_blocks(TEXTS, tok, 16)
+    data = kd.lm.fixed_masked_set(blocks[:8], tok, seed=0)
+    bert = kd.lm.tiny_bert(tok, small)
+    h = kd.lm.train_mlm(bert, blocks, tok, steps=20, batch_size=8, learning_rate=1e-2, eval_data=data,
                      eval_every=10, seed=0)
     assert len(h["loss"]) == 20 and h["eval_step"] == [0, 10, 20]
     assert h["eval_loss"][-1] < h["eval_loss"][0] - 1.0
 
-    cblocks = kd.pack_blocks(TEXTS, tok, 16, kind="clm")
-    gpt = kd.tiny_gpt(tok, small)
-    before = kd.evaluate_clm(gpt, cblocks)["loss"]
-    h = kd.train_clm(gpt, cblocks, steps=20, batch_size=4, learning_rate=1e-2, seed=0)
-    assert kd.evaluate_clm(gpt, cblocks)["loss"] < before - 2.0
+    cblocks = kd.lm.pack_blocks(TEXTS, tok, 16, kind="clm")
+    gpt = kd.lm.tiny_gpt(tok, small)
+    before = kd.lm.evaluate_clm(gpt, cblocks)["loss"]
+    h = kd.lm.train_clm(gpt, cblocks, steps=20, batch_size=4, learning_rate=1e-2, seed=0)
+    assert kd.lm.evaluate_clm(gpt, cblocks)["loss"] < before - 2.0
     assert not gpt.training  # handed back in eval mode
 
 
@@ -81,12 +81,12 @@ def _tiny_pretrained_like(tok):
 def test_mlm_head_training_leaves_the_encoder_and_embeddings_untouched(tok):
     model = _tiny_pretrained_like(tok)
     encoder_before = {k: v.clone() for k, v in model.bert.state_dict().items()}
-    data = kd.fixed_masked_set(kd.pack_blocks(TEXTS, tok, 16), tok, seed=0)
-    encoded = kd.encode_masked(model, data)
+    data = kd.lm.fixed_masked_set(kd.lm.pack_blocks(TEXTS, tok, 16), tok, seed=0)
+    encoded = kd.lm.encode_masked(model, data)
     # Cached evaluation equals the full forward pass (the encoder is frozen, so nothing differs).
-    full, cached = kd.evaluate_mlm(model, data), kd.evaluate_mlm_head(model, encoded)
+    full, cached = kd.lm.evaluate_mlm(model, data), kd.lm.evaluate_mlm_head(model, encoded)
     assert abs(full["loss"] - cached["loss"]) < 1e-4 and full["top5"] == cached["top5"]
-    h = kd.train_mlm_head(model, encoded, steps=20, batch_size=4, learning_rate=1e-2, eval_encoded=encoded,
+    h = kd.lm.train_mlm_head(model, encoded, steps=20, batch_size=4, learning_rate=1e-2, eval_encoded=encoded,
                           eval_every=10)
     assert h["eval_loss"][-1] < h["eval_loss"][0]
     for k, v in model.bert.state_dict().items():
@@ -100,13 +100,16 @@ def test_mlm_head_training_leaves_the_encoder_and_embeddings_untouched(tok):
 def test_mlm_teacher_is_built_saved_and_reloaded(tok, tmp_path, monkeypatch):
     monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
     p = kd.get_profile("smoke")
-    fresh, missing = kd.load_encoder_with_mlm_head(p)
+    fresh, missing = kd.lm.load_encoder_with_mlm_head(p)
     assert "cls.predictions.transform.dense.weight" in missing  # MiniLM ships without an MLM head
-    teacher = kd.load_mlm_teacher(p)  # absent -> built in the smoke budget and saved
-    folder = kd.mlm_teacher_dir(p)
-    assert folder == tmp_path / "mlm_teacher_smoke"
+    teacher = kd.lm.load_mlm_teacher(p)  # absent -> built in the smoke budget and saved
+    folder = kd.lm.mlm_teacher_dir(p)
+    assert folder.parent == tmp_path and folder.name.startswith("mlm_teacher_smoke_")
+    import dataclasses
+    edited = dataclasses.replace(p, pretrain=dataclasses.replace(p.pretrain, steps=p.pretrain.steps + 1))
+    assert kd.lm.mlm_teacher_dir(edited) != folder  # an edited profile never reuses a stale teacher
     assert (folder / "config.json").exists() and (folder / "history.json").exists()
-    again = kd.load_mlm_teacher(p)  # present -> loaded
+    again = kd.lm.load_mlm_teacher(p)  # present -> loaded
     enc = tok(["the state of the [MASK] is strong."], return_tensors="pt")
     with torch.no_grad():
         a, b, c = teacher(**enc).logits, again(**enc).logits, fresh(**enc).logits
@@ -117,14 +120,24 @@ def test_mlm_teacher_is_built_saved_and_reloaded(tok, tmp_path, monkeypatch):
                        fresh.bert.encoder.layer[0].attention.self.query.weight)
 
 
+def test_builders_leave_the_callers_random_state_alone(tok, small):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = kd.lm.tiny_bert(tok, small, seed=5)
+    assert torch.equal(torch.rand(3), expected)  # no hidden reseeding
+    b = kd.lm.tiny_bert(tok, small, seed=5)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))  # same seed, same weights
+
+
 def test_fill_mask_and_continue_text(tok, small):
-    bert = kd.tiny_bert(tok, small)
-    out = kd.fill_mask(bert, tok, "the state of the [MASK] is [MASK].", top_k=3)
+    bert = kd.lm.tiny_bert(tok, small)
+    out = kd.lm.fill_mask(bert, tok, "the state of the [MASK] is [MASK].", top_k=3)
     assert len(out) == 2 and len(out[0]) == 3
     with pytest.raises(ValueError, match=r"\[MASK\]"):
-        kd.fill_mask(bert, tok, "no mask here")
-    gpt = kd.tiny_gpt(tok, small)
-    a = kd.continue_text(gpt, tok, "the state of", 5, sample=True, seed=1)
-    assert a == kd.continue_text(gpt, tok, "the state of", 5, sample=True, seed=1)
+        kd.lm.fill_mask(bert, tok, "no mask here")
+    gpt = kd.lm.tiny_gpt(tok, small)
+    a = kd.lm.continue_text(gpt, tok, "the state of", 5, sample=True, seed=1)
+    assert a == kd.lm.continue_text(gpt, tok, "the state of", 5, sample=True, seed=1)
     with pytest.raises(TypeError, match="BertForMaskedLM"):
-        pretrain.mlm_loss(gpt, None, None, torch.zeros(1, 1, dtype=torch.long))
+        lm.mlm_loss(gpt, None, None, torch.zeros(1, 1, dtype=torch.long))

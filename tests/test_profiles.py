@@ -7,7 +7,7 @@ from kdcourse import profiles
 
 
 def test_each_profile_is_frozen_and_printable():
-    for name in kd.PROFILE_NAMES:
+    for name in kd.profiles.PROFILE_NAMES:
         p = kd.get_profile(name)
         assert p.name == name
         assert f"Profile '{name}'" in str(p)
@@ -53,7 +53,7 @@ def test_gpu_without_the_hub_becomes_gpu_offline(monkeypatch, tmp_path, capsys):
     assert resolved.name == "gpu-offline" and resolved.encoder == "offline"
     assert "using the 'gpu-offline' profile" in capsys.readouterr().out
     # the same course: the student layers follow the offline teacher's depth (6 layers -> 0, 2, 4)
-    assert resolved.distil.layers_of(kd.load_encoder(profile=resolved)) == (0, 2, 4)
+    assert resolved.distillation.layers_of(kd.load_encoder(profile=resolved)) == (0, 2, 4)
 
 
 def test_rehearsal_never_falls_back_silently(monkeypatch, tmp_path):
@@ -73,14 +73,14 @@ def test_layers_derived_from_teacher_depth():
     class Teacher:
         class config:
             num_hidden_layers = 12
-    assert kd.get_profile("gpu").distil.layers_of(Teacher) == (0, 2, 4, 6, 8, 10)
+    assert kd.get_profile("gpu").distillation.layers_of(Teacher) == (0, 2, 4, 6, 8, 10)
 
 
 def test_no_gpu_size_larger_than_the_corpus():
     tok = kd.load_tokenizer(kd.get_profile("cpu"))
     for name in ("gpu", "gpu-offline"):
         c = kd.get_profile(name).pretrain
-        train = kd.pack_blocks(kd.load_corpus("train", kd.get_profile(name)), tok, c.max_length)
-        test = kd.pack_blocks(kd.load_corpus("test", kd.get_profile(name)), tok, c.max_length)
+        train = kd.lm.pack_blocks(kd.load_corpus("train", kd.get_profile(name)), tok, c.max_length)
+        test = kd.lm.pack_blocks(kd.load_corpus("test", kd.get_profile(name)), tok, c.max_length)
         assert c.head_sequences <= len(train) and c.eval_sequences <= len(test), name
         assert c.steps * c.batch_size <= 10 * len(train), f"{name}: more than 10 passes over the corpus"

@@ -3,7 +3,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel
 
-from kdcourse.student import make_student, parameter_breakdown, random_student, teacher_layer_of, transplant_encoder
+from kdcourse.distill.student import make_student, parameter_breakdown, random_student, teacher_layer_of, transplant_encoder
 
 
 def tiny_config(**kw):

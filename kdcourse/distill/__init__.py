@@ -1,9 +1,14 @@
-"""Distillation with the Hugging Face Trainer (trainer.py), and the same recipe as a command.
+"""Knowledge distillation of transformers (notebook 04; notebook 05 shows what goes wrong).
 
-`python -m kdcourse.distill --output DIR` (or under torchrun / accelerate launch) runs
-`__main__.py`, which calls kdcourse.command.main.
+    student       a shallower student built from the teacher's own layers (DistilBERT's start)
+    trainer       DistillationTrainer: a transformers.Trainer whose loss learns from a teacher
+    logit_cache   the teacher's logits computed once, looked up by example index
+    general       general distillation: DistilBERT's triple loss on unlabelled text
+    experiment    one student trained alone or distilled, with the profile's budget
+    command       the same recipe as `python -m kdcourse.distill` (one CPU/GPU, torchrun, accelerate)
 """
-from .trainer import (INDEX_COLUMN, DistillationTrainer, add_index_column, cache_teacher_logits,
-                      check_compatible, compare_students, correct_predictions, evaluate_accuracy,
-                      general_distillation, latency_by_batch_size, model_row, quantize_int8, seed_verdict,
-                      train_student)
+from .experiment import train_student
+from .general import general_distillation
+from .logit_cache import cache_teacher_logits
+from .student import make_student, parameter_breakdown, random_student, transplant_encoder, validate_layers
+from .trainer import INDEX_COLUMN, DistillationTrainer, add_index_column, require_compatible

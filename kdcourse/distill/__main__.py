@@ -1,4 +1,4 @@
-"""`python -m kdcourse.distill ...`: distil the sentiment teacher into a student (see kdcourse.command)."""
-from kdcourse.command import main
+"""`python -m kdcourse.distill ...`: distil the sentiment teacher into a student (see kdcourse.distill.command)."""
+from kdcourse.distill.command import main
 
 main()

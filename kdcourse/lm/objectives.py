@@ -108,7 +108,7 @@ def masking_kinds(input_ids: torch.Tensor, corrupted_ids: torch.Tensor, labels: 
                   tokenizer) -> torch.Tensor:
     """Per position, what masking did: 0 special/padding, 1 not selected, 2 [MASK], 3 random, 4 kept.
 
-    The codes index kd.plots.MASKING_COLORS, for drawing with kd.plot_masking.
+    The codes index kd.plots.lm.MASKING_COLORS, for drawing with kd.plots.plot_masking.
     """
     kinds = torch.ones_like(input_ids)
     selected = labels != IGNORE_INDEX

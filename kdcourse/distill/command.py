@@ -19,14 +19,14 @@ from pathlib import Path
 
 import torch
 
-from .distill import DistillationTrainer
-from .assets import MissingAssetError
-from .finetune import (compute_metrics, load_sentiment_teacher, make_collator, teacher_dir, tokenize_dataset,
+from ..assets import MissingAssetError
+from ..classify import (compute_metrics, load_sentiment_teacher, make_collator, sentiment_teacher_dir, tokenize_dataset,
                        training_arguments)
-from .data import load_sentiment
-from .profiles import PROFILE_NAMES, get_profile, profile as active
-from .seed import set_seed
+from ..data import load_sentiment
+from ..profiles import PROFILE_NAMES, get_profile, profile as active
+from ..seed import set_seed
 from .student import make_student
+from .trainer import DistillationTrainer
 
 
 class _CountingDistillationTrainer(DistillationTrainer):
@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
     """Distil the profile's sentiment teacher into a student; returns the test metrics."""
     args = parse_args(argv)
     p = get_profile(args.profile) if args.profile else active(verbose=False)
-    d = p.distil
+    d = p.distillation
     output = Path(args.output)
     launched = int(os.environ.get("WORLD_SIZE", "1")) > 1  # under torchrun / accelerate launch
     training_args = training_arguments(
@@ -65,11 +65,11 @@ def main(argv=None) -> dict:
         ddp_find_unused_parameters=False, save_strategy="no", load_best_model_at_end=False,
         logging_steps=0.1)
     rank, world = training_args.process_index, training_args.world_size
-    if world > 1 and not (teacher_dir(p) / "config.json").exists():
+    if world > 1 and not (sentiment_teacher_dir(p) / "config.json").exists():
         raise MissingAssetError(
-            f"No sentiment teacher in {teacher_dir(p)}. Build it once in a single process before a "
+            f"No sentiment teacher in {sentiment_teacher_dir(p)}. Build it once in a single process before a "
             f"multi-process run (fine-tuning it inside one would deadlock the processes): "
-            f"python -c \"import kdcourse as kd; kd.load_sentiment_teacher(kd.get_profile('{p.name}'))\"")
+            f"python -c \"import kdcourse as kd; kd.classify.load_sentiment_teacher(kd.get_profile('{p.name}'))\"")
     with training_args.main_process_first(desc="building the teacher"):  # rank 0 builds it once
         teacher, tokenizer = load_sentiment_teacher(p)
         data = tokenize_dataset(load_sentiment(p), tokenizer, p.finetune.max_length)

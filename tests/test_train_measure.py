@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from kdcourse.bench import count_parameters, cpu_latency, size_on_disk_mb
+from kdcourse.measure import count_parameters, cpu_latency, size_on_disk_mb
 from kdcourse.mnist_models import CNN, MLP
 from kdcourse.train import evaluate, fit, fit_or_load, predict_logits, random_shift
 
@@ -60,7 +60,7 @@ def test_teacher_module_is_put_in_eval_mode_and_not_trained():
     teacher.train()
     before = [p.clone() for p in teacher.parameters()]
     student = _tiny()
-    fit(student, (x, y), epochs=2, batch_size=32, lr=1e-2, teacher=teacher, progress=False)
+    fit(student, (x, y), epochs=2, batch_size=32, lr=1e-2, teacher=teacher, temperature=2.0, progress=False)
     assert not teacher.training
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
     assert evaluate(student, x, y).accuracy > 0.9
@@ -69,7 +69,13 @@ def test_teacher_module_is_put_in_eval_mode_and_not_trained():
 def test_fit_rejects_misaligned_teacher_logits():
     x, y = _blobs()
     with pytest.raises(ValueError, match="teacher_logits has 10 rows"):
-        fit(_tiny(), (x, y), 1, teacher_logits=torch.zeros(10, 4), progress=False)
+        fit(_tiny(), (x, y), 1, teacher_logits=torch.zeros(10, 4), temperature=2.0, progress=False)
+
+
+def test_distillation_without_a_temperature_names_the_fix():
+    x, y = _blobs()
+    with pytest.raises(ValueError, match="temperature=T"):
+        fit(_tiny(), (x, y), 1, teacher_logits=torch.zeros(len(x), 4), progress=False)
 
 
 def test_evaluate_counts_errors():
@@ -142,16 +148,22 @@ def test_cpu_latency_for_tensor_and_dict_inputs_restores_state():
         cpu_latency(model, torch.zeros(4, 8), runs=0)
 
 
-def test_fit_or_load_trains_once_then_loads(tmp_path, capsys):
+def test_fit_or_load_trains_once_then_loads(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
     x, y = _blobs()
-    path = tmp_path / "teacher.pt"
     first = _tiny()
-    h1 = fit_or_load(first, path, (x, y), 2, batch_size=32, progress=False)
+    h1 = fit_or_load(first, "teacher", (x, y), 2, batch_size=32, progress=False)
+    assert "No cached teacher" in capsys.readouterr().out
     second = _tiny(seed=5)
-    h2 = fit_or_load(second, path, (x, y), 2, batch_size=32, progress=False)
-    assert "Loaded" in capsys.readouterr().out
+    h2 = fit_or_load(second, "teacher", (x, y), 2, batch_size=32, progress=False)
+    assert "Loaded teacher" in capsys.readouterr().out
     assert h1.loss == h2.loss
     assert torch.equal(predict_logits(first, x), predict_logits(second, x))
+    # any changed setting trains anew: a stale teacher is never reused
+    fit_or_load(_tiny(), "teacher", (x, y), 2, batch_size=16, progress=False)
+    fit_or_load(_tiny(), "teacher", (x[:-1], y[:-1]), 2, batch_size=32, progress=False)
+    assert capsys.readouterr().out.count("No cached teacher") == 2
+    assert len(list(tmp_path.glob("teacher_*.pt"))) == 3
 
 
 def test_cosine_schedule_trains_and_bad_schedule_is_rejected():

@@ -1,4 +1,5 @@
-"""Notebook 02: fine-tuning an encoder for sentiment with `transformers.Trainer`.
+"""Fine-tuning an encoder for sentiment with `transformers.Trainer` (taught in notebook 02; notebook 04
+distils the result).
 
 This module holds the glue so the notebook reads like the lesson:
 
@@ -13,15 +14,17 @@ This module holds the glue so the notebook reads like the lesson:
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import device as dev
-from .assets import MissingAssetError, cache_dir
+from .assets import MissingAssetError, cache_dir, settings_key
 from .data import load_sentiment
 from .models import encoder_source, load_encoder, load_tokenizer
 from .profiles import Profile, active_profile
@@ -139,8 +142,9 @@ def default_learning_rate(way: str, profile: Profile | None = None) -> float:
 
 # --- Trainer ----------------------------------------------------------------------------------------
 
-def run_dir(name: str, profile: Profile | None = None) -> Path:
-    """An empty folder for a Trainer's checkpoints: <cache>/runs/<profile>_<name>, emptied each run."""
+def empty_run_dir(name: str, profile: Profile | None = None) -> Path:
+    """An empty folder for a Trainer's checkpoints, <cache>/runs/<profile>_<name>: whatever an earlier
+    run left there is DELETED first, so checkpoints of two runs never mix."""
     p = profile or active_profile()
     path = cache_dir() / "runs" / f"{p.name}_{name}"
     shutil.rmtree(path, ignore_errors=True)
@@ -169,7 +173,7 @@ def training_arguments(profile: Profile | None = None, output_dir: str | Path | 
                          "drop it on CPU, or use bf16=True on a CPU that supports bfloat16.")
     batch_size = batch_size or f.batch_size
     kwargs = dict(
-        output_dir=str(output_dir or run_dir("trainer", p)),
+        output_dir=str(output_dir or empty_run_dir("trainer", p)),
         num_train_epochs=epochs if epochs is not None else f.epochs,
         per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=2 * batch_size,
@@ -232,9 +236,9 @@ def fine_tune(way: str = "full", profile: Profile | None = None, data=None, toke
     if data is None:
         data = tokenize_dataset(load_sentiment(p), tokenizer, p.finetune.max_length)
     lr = learning_rate if learning_rate is not None else default_learning_rate(way, p)
-    set_seed(p.seed)
+    set_seed(p.seed)  # the new head's weights and the run, as the Trainer seeds itself
     model = make_classifier(way, p)
-    args = training_arguments(p, run_dir(way, p), learning_rate=lr, epochs=epochs, eval_on_start=eval_on_start)
+    args = training_arguments(p, empty_run_dir(way, p), learning_rate=lr, epochs=epochs, eval_on_start=eval_on_start)
     trainer = make_trainer(model, args, tokenizer, data["train"], data["validation"])
     trainer.train()
     if not keep_checkpoints:
@@ -298,9 +302,18 @@ def confident_mistakes(texts, labels, probs, k: int = 5):
 
 # --- the teacher of notebook 04 ---------------------------------------------------------------------
 
-def teacher_dir(profile: Profile | None = None) -> Path:
-    """Where the fine-tuned sentiment classifier of this profile lives: <cache>/sentiment_teacher_<profile>."""
-    return cache_dir() / f"sentiment_teacher_{(profile or active_profile()).name}"
+def teacher_settings(profile: Profile | None = None) -> dict:
+    """Every setting that shapes the sentiment teacher: encoder, dataset, seed and fine-tuning budget."""
+    p = profile or active_profile()
+    return {"encoder": encoder_source(p), "sentiment": p.sentiment, "seed": p.seed,
+            "finetune": dataclasses.asdict(p.finetune)}
+
+
+def sentiment_teacher_dir(profile: Profile | None = None) -> Path:
+    """Where notebook 02's fine-tuned classifier (notebook 04's teacher) is kept:
+    <cache>/sentiment_teacher_<profile>_<hash of its settings>, so a changed profile builds a new one."""
+    p = profile or active_profile()
+    return cache_dir() / settings_key(f"sentiment_teacher_{p.name}", teacher_settings(p))
 
 
 def save_classifier(model, tokenizer, path: str | Path) -> Path:
@@ -330,18 +343,21 @@ def load_classifier(path: str | Path):
 def load_sentiment_teacher(profile: Profile | None = None, rebuild: bool = True):
     """The fine-tuned sentiment classifier of notebook 02 and its tokenizer (model in eval mode).
 
-    Loaded from `teacher_dir(profile)`. When absent it is rebuilt exactly as notebook 02 builds it
+    Loaded from `sentiment_teacher_dir(profile)`. When absent it is rebuilt exactly as notebook 02 builds it
     (`fine_tune('full', profile)`: minutes on a CPU in the `cpu` profile) and saved there, unless
     `rebuild=False`, which raises a MissingAssetError instead.
     """
     p = profile or active_profile()
-    path = teacher_dir(p)
+    path = sentiment_teacher_dir(p)
     if not (path / "config.json").exists():
         if not rebuild:
-            raise MissingAssetError(f"No sentiment teacher in {path}. Run notebook 02, or call "
-                                    f"load_sentiment_teacher(rebuild=True) to fine-tune it now.")
-        print(f"No sentiment teacher in {path}: fine-tuning it now (profile '{p.name}').")
+            raise MissingAssetError(f"No sentiment teacher for these settings ({path.name}). Run notebook 02, "
+                                    f"or call load_sentiment_teacher(rebuild=True) to fine-tune it now.")
+        print(f"No sentiment teacher cached for these settings ({path.name}): fine-tuning it now, "
+              f"{p.finetune.epochs} epochs (the bar below shows the time left).")
+        start = time.perf_counter()
         tokenizer = load_tokenizer(p)
         trainer = fine_tune("full", p, tokenizer=tokenizer)
         save_classifier(trainer.model, tokenizer, path)
+        print(f"Fine-tuned the sentiment teacher in {time.perf_counter() - start:.0f} s.")
     return load_classifier(path)

@@ -7,7 +7,7 @@ from datasets import Dataset, DatasetDict
 from transformers import BertConfig, BertForSequenceClassification, EvalPrediction
 
 import kdcourse as kd
-from kdcourse import finetune as ft
+from kdcourse import classify as ft
 
 SMOKE = kd.get_profile("smoke")
 TEXTS = ["a gorgeous, moving film", "dull and far too long", "not bad at all",
@@ -160,15 +160,28 @@ def test_save_reload_identical_predictions(tokenizer, tmp_path):
 
 def test_teacher_missing_without_rebuild(monkeypatch, tmp_path):
     monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
-    assert ft.teacher_dir(SMOKE) == tmp_path / "sentiment_teacher_smoke"
+    assert ft.sentiment_teacher_dir(SMOKE).parent == tmp_path
+    assert ft.sentiment_teacher_dir(SMOKE).name.startswith("sentiment_teacher_smoke_")
     with pytest.raises(kd.MissingAssetError, match="notebook 02"):
         ft.load_sentiment_teacher(SMOKE, rebuild=False)
+
+
+def test_teacher_folder_changes_with_any_setting_that_builds_it(monkeypatch, tmp_path):
+    # a stale teacher must never be reused: the folder's name hashes the settings that built it
+    import dataclasses
+
+    monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
+    longer = dataclasses.replace(SMOKE, finetune=dataclasses.replace(SMOKE.finetune, epochs=SMOKE.finetune.epochs + 1))
+    reseeded = dataclasses.replace(SMOKE, seed=SMOKE.seed + 1)
+    folders = {ft.sentiment_teacher_dir(p) for p in (SMOKE, longer, reseeded)}
+    assert len(folders) == 3
+    assert ft.sentiment_teacher_dir(SMOKE) == ft.sentiment_teacher_dir(dataclasses.replace(SMOKE))  # stable
 
 
 def test_teacher_loads_from_cache(monkeypatch, tmp_path, tokenizer):
     monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
     model = tiny_classifier()
-    ft.save_classifier(model, tokenizer, ft.teacher_dir(SMOKE))
+    ft.save_classifier(model, tokenizer, ft.sentiment_teacher_dir(SMOKE))
     teacher, tok = ft.load_sentiment_teacher(SMOKE, rebuild=False)
     assert teacher.config.hidden_size == 16 and not teacher.training
     assert tok("hello")["input_ids"] == tokenizer("hello")["input_ids"]

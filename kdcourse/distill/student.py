@@ -16,7 +16,8 @@ import copy
 
 import torch
 
-from . import families
+from .. import families
+from ..seed import seeded
 
 
 def _num_layers(model) -> int:
@@ -26,7 +27,7 @@ def _num_layers(model) -> int:
     return int(model.config.num_hidden_layers)
 
 
-def check_layers(layers, num_teacher_layers: int) -> tuple[int, ...]:
+def validate_layers(layers, num_teacher_layers: int) -> tuple[int, ...]:
     """The chosen teacher layers as a tuple, or a ValueError that says what is wrong and how to fix it."""
     try:
         chosen = tuple(layers)
@@ -59,7 +60,7 @@ def make_student(teacher: torch.nn.Module, layers=(0, 2, 4)) -> torch.nn.Module:
 
     Example: DistilBERT = make_student(bert_base, layers=(0, 2, 4, 6, 8, 10)).
     """
-    chosen = check_layers(layers, _num_layers(teacher))
+    chosen = validate_layers(layers, _num_layers(teacher))
     pattern = families.layer_pattern(teacher)
 
     teacher_state = teacher.state_dict()
@@ -115,12 +116,13 @@ def random_student(teacher: torch.nn.Module, layers=(0, 2, 4), seed: int = 0) ->
     The control experiment: same architecture and size, none of the teacher's knowledge in the
     weights. Whatever it reaches after training comes from the training signal alone.
     """
-    chosen = check_layers(layers, _num_layers(teacher))
+    chosen = validate_layers(layers, _num_layers(teacher))
     config = copy.deepcopy(teacher.config)
     config.num_hidden_layers = len(chosen)
-    torch.manual_seed(seed)
+    with seeded(seed):  # the same random weights for the same seed; the caller's random state untouched
+        student = type(teacher)(config)
     first = next(teacher.parameters())
-    return type(teacher)(config).to(device=first.device, dtype=first.dtype)
+    return student.to(device=first.device, dtype=first.dtype)
 
 
 def transplant_encoder(source: torch.nn.Module, target: torch.nn.Module) -> torch.nn.Module:

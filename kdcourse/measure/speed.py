@@ -1,32 +1,23 @@
-"""Measuring a model: parameter count, size on disk, and CPU latency. Works for any nn.Module.
+"""How fast a model answers: CPU latency measured the careful way, latency by batch size for a text
+classifier, and GPU throughput (notebooks 03 and 04).
 
-Latency is measured the careful way: eval mode, no gradients, a fixed number of threads, warm-up
-runs first (the first calls allocate memory and pick kernels), then the median and the 90th
-percentile of many timed runs (the median resists outliers; p90 shows the slow tail).
+Latency: eval mode, no gradients, a fixed number of threads, warm-up runs first (the first calls
+allocate memory and pick kernels), then the median and the 90th percentile of many timed runs (the
+median resists outliers; p90 shows the slow tail).
 """
 from __future__ import annotations
 
 import copy
-import os
 import statistics
-import tempfile
 import time
+import warnings
 
 import torch
 from torch import nn
 
-
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (weights and biases) of the model; only trainable ones if asked."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-def size_on_disk_mb(model: nn.Module) -> float:
-    """Size in MB (10^6 bytes) of the model's state_dict saved with torch.save, as you would ship it."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.pt")
-        torch.save(model.state_dict(), path)
-        return os.path.getsize(path) / 1e6
+from .. import device as dev
+from ..loop import eval_mode, model_device
+from ..models import forward_names
 
 
 def _call(model: nn.Module, inputs):
@@ -59,11 +50,10 @@ def cpu_latency(model: nn.Module, example_inputs, threads: int = 1, warmup: int 
     if any(p.device.type != "cpu" for p in model.parameters()):
         model = copy.deepcopy(model).cpu()
     inputs = _to_cpu(example_inputs)
-    was_training, old_threads = model.training, torch.get_num_threads()
-    model.eval()
+    old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        with torch.inference_mode():
+        with eval_mode(model), torch.inference_mode():
             for _ in range(warmup):
                 _call(model, inputs)
             times = []
@@ -73,7 +63,6 @@ def cpu_latency(model: nn.Module, example_inputs, threads: int = 1, warmup: int 
                 times.append((time.perf_counter() - start) * 1000)
     finally:
         torch.set_num_threads(old_threads)
-        model.train(was_training)
     times.sort()
     p90 = times[min(len(times) - 1, int(round(0.9 * (len(times) - 1))))]
     return {"median_ms": statistics.median(times), "p90_ms": p90, "threads": threads, "runs": runs}
@@ -82,17 +71,9 @@ def cpu_latency(model: nn.Module, example_inputs, threads: int = 1, warmup: int 
 def gpu_throughput(model: nn.Module, inputs: dict, runs: int = 50, warmup: int = 5) -> float:
     """Examples per second of forward passes on the course device (eval mode, inference_mode,
     mixed precision as in training), timed between `synchronize()` calls: GPU calls return early."""
-    from . import device as dev
-    from .loop import model_device
-
-    import inspect
-
     on = model_device(model)
-    names = inspect.signature(model.forward).parameters
-    batch = {k: v.to(on) for k, v in inputs.items() if k in names}
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode(), dev.autocast(on):
+    batch = {k: v.to(on) for k, v in inputs.items() if k in forward_names(model)}
+    with eval_mode(model), torch.inference_mode(), dev.autocast(on):
         for _ in range(warmup):
             model(**batch)
         dev.synchronize(on)
@@ -100,5 +81,25 @@ def gpu_throughput(model: nn.Module, inputs: dict, runs: int = 50, warmup: int =
         for _ in range(runs):
             model(**batch)
         dev.synchronize(on)
-    model.train(was_training)
     return runs * len(next(iter(batch.values()))) / (time.perf_counter() - start)
+
+
+def latency_by_batch_size(model: torch.nn.Module, tokenizer, texts, batch_sizes=(1, 32), max_length: int = 64,
+                          threads: int = 1, runs: int = 30) -> dict:
+    """CPU latency of one forward pass at each batch size: {'p50@1': ms, 'p90@1': ms, 'p50@32': ...}.
+
+    The inputs are the first `batch_size` of `texts`, padded to their longest; measured with
+    `cpu_latency` (warm-up, fixed threads, median and 90th percentile).
+    """
+    out = {}
+    for b in batch_sizes:
+        if len(texts) < b:
+            raise ValueError(f"Need at least {b} texts for batch size {b}; got {len(texts)}.")
+        enc = dict(tokenizer(list(texts[:b]), truncation=True, max_length=max_length, padding=True,
+                             return_tensors="pt"))
+        enc = {k: v for k, v in enc.items() if k in forward_names(model)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = cpu_latency(model, enc, threads=threads, warmup=5, runs=runs if b == 1 else max(10, runs // 3))
+        out[f"p50@{b}"], out[f"p90@{b}"] = r["median_ms"], r["p90_ms"]
+    return out

@@ -1,0 +1,43 @@
+"""One student trained with the profile's distillation budget, alone or from a teacher: the unit of
+notebook 04's experiments (every student gets the same data, batches and schedule per seed).
+"""
+from __future__ import annotations
+
+import torch
+from transformers import Trainer
+
+from ..classify import empty_run_dir, make_collator, training_arguments
+from ..profiles import active_profile
+from ..seed import set_seed
+from .trainer import DistillationTrainer
+
+
+def train_student(student, train_dataset, tokenizer, profile=None, seed: int | None = None, teacher=None,
+                  teacher_logits: torch.Tensor | None = None, alpha_cos: float = 0.0, name: str = "student",
+                  **overrides):
+    """Train one student with the profile's budget (`profile.distillation`) and return its Trainer.
+
+    teacher=None: the student learns from the labels alone (a plain `transformers.Trainer`,
+    cross-entropy). With a teacher: `DistillationTrainer` with the profile's temperature and alpha,
+    plus `alpha_cos` for the hidden-state cosine. Every student gets the same data, batch size,
+    epochs, schedule and (per seed) the same batch order, so only the training signal differs.
+    No evaluation during training: the notebook measures every student on the test split afterwards.
+    """
+    p = profile or active_profile()
+    d = p.distillation
+    seed = p.seed if seed is None else seed
+    set_seed(seed)
+    kwargs = dict(learning_rate=d.learning_rate, epochs=d.epochs, batch_size=d.batch_size, seed=seed,
+                  data_seed=seed, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
+    kwargs.update(overrides)
+    args = training_arguments(p, empty_run_dir(f"{name}_seed{seed}", p), **kwargs)
+    common = dict(model=student, args=args, train_dataset=train_dataset, data_collator=make_collator(tokenizer),
+                  processing_class=tokenizer)
+    if teacher is None:
+        trainer = Trainer(**common)
+    else:
+        trainer = DistillationTrainer(**common, teacher_model=teacher, temperature=d.temperature, alpha=d.alpha,
+                                      alpha_cos=alpha_cos, teacher_logits=teacher_logits)
+    trainer.train()
+    trainer.model.eval()
+    return trainer

@@ -1,0 +1,59 @@
+"""Text as training data for a language model: the corpus packed into fixed-length blocks of token
+ids, one fixed masking for fair evaluation, and the random batches a pretraining run draws.
+
+Taught in notebook 01; notebook 04 packs the same blocks for general distillation.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..models import quiet_loading
+from .objectives import mask_tokens
+
+
+def pack_blocks(texts: list[str], tokenizer, block_size: int, kind: str = "mlm") -> torch.Tensor:
+    """Tokenise passages and cut the token stream into blocks of exactly `block_size` ids.
+
+    Passages are joined with [SEP] as an end-of-passage marker, so no token is wasted on padding
+    (the way RoBERTa and GPT pack their pretraining text). kind='mlm' wraps each block as
+    [CLS] ... [SEP] like BERT's inputs; kind='clm' keeps plain tokens. The last partial block is dropped.
+    Returns a LongTensor [num_blocks, block_size].
+    """
+    if kind not in ("mlm", "clm"):
+        raise ValueError(f"kind must be 'mlm' or 'clm', got {kind!r}.")
+    inner = block_size - 2 if kind == "mlm" else block_size
+    if inner < 2:
+        raise ValueError(f"block_size={block_size} is too small; use at least 8.")
+    if not texts:
+        raise ValueError("No texts to pack: pass a non-empty list of strings, e.g. kd.load_corpus('train').")
+    with quiet_loading():  # the whole corpus is longer than 512 tokens; that is fine here
+        pieces = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    stream = []
+    for ids in pieces:
+        stream.extend(ids)
+        stream.append(tokenizer.sep_token_id)
+    n = len(stream) // inner
+    if n == 0:
+        raise ValueError(f"The texts hold {len(stream)} tokens: too few for one block of {inner}.")
+    blocks = torch.tensor(stream[: n * inner], dtype=torch.long).view(n, inner)
+    if kind == "mlm":
+        cls = torch.full((n, 1), tokenizer.cls_token_id)
+        sep = torch.full((n, 1), tokenizer.sep_token_id)
+        blocks = torch.cat([cls, blocks, sep], dim=1)
+    return blocks
+
+
+def fixed_masked_set(blocks: torch.Tensor, tokenizer, seed: int, mlm_probability: float = 0.15) -> dict:
+    """One fixed masking of `blocks` (the same for every model): for fair held-out evaluation."""
+    corrupted, labels = mask_tokens(blocks, tokenizer, mlm_probability, seed=seed)
+    return {"input_ids": corrupted, "attention_mask": torch.ones_like(blocks), "labels": labels}
+
+
+def random_batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
+    """`steps` batches of indices: shuffled epochs over range(n), repeated as often as needed."""
+    order = torch.empty(0, dtype=torch.long)
+    for _ in range(steps):
+        if len(order) < batch_size:
+            order = torch.cat([order, torch.randperm(n, generator=generator)])
+        yield order[:batch_size]
+        order = order[batch_size:]

@@ -1,0 +1,37 @@
+"""A classifier's answers on a tokenised test split: one correct/incorrect flag per example, and the
+accuracy (notebook 04; the flags are what a paired comparison of two students needs).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..loop import eval_mode, model_device
+from ..models import forward_names
+
+
+@torch.no_grad()
+def correct_predictions(model: torch.nn.Module, dataset, data_collator, batch_size: int = 64) -> np.ndarray:
+    """One boolean per example: did the classifier get it right? (eval mode: dropout off, no_grad).
+
+    Keep these rather than a single accuracy when two models are compared on the same test split:
+    `seed_verdict` needs them for a paired comparison.
+    """
+    from torch.utils.data import DataLoader
+
+    names = forward_names(model)
+    columns = [c for c in dataset.column_names if c in names or c in ("label", "labels")]
+    loader = DataLoader(dataset.select_columns(columns), batch_size=batch_size, collate_fn=data_collator)
+    device = model_device(model)
+    right = []
+    with eval_mode(model):
+        for batch in loader:
+            labels = batch.pop("labels")
+            logits = model(**{k: v.to(device) for k, v in batch.items() if k in names}).logits
+            right.append((logits.argmax(-1).cpu() == labels).numpy())
+    return np.concatenate(right)
+
+
+def evaluate_accuracy(model: torch.nn.Module, dataset, data_collator, batch_size: int = 64) -> float:
+    """Accuracy of a sequence classifier on a tokenised dataset (eval mode: dropout off, no_grad)."""
+    return float(correct_predictions(model, dataset, data_collator, batch_size).mean())

@@ -1,0 +1,62 @@
+"""Figures of notebook 04 (BERT -> DistilBERT): accuracy against latency, general-distillation losses.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def plot_accuracy_vs_latency(rows: Sequence[Mapping], latency_key: str = "p50@32 ms", title: str | None = None,
+                             zoom_points: float = 10.0):
+    """Every model as a point: CPU latency (x) against test accuracy (y), with ±1 std over seeds.
+
+    `rows` are kd.measure.model_row dicts, the teacher first. Up and to the left is better: as accurate,
+    less waiting. The right panel zooms on the models within `zoom_points` of the teacher, where
+    students of the same architecture (same latency) would otherwise hide each other.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    best = rows[0]["test acc %"]
+    span = max(r[latency_key] for r in rows)
+    for k, ax in enumerate(axes):
+        shown = [r for r in rows if k == 0 or r["test acc %"] >= best - zoom_points]
+        for i, r in enumerate(rows):
+            if r not in shown:
+                continue
+            std = r.get("± std")
+            std = 0.0 if std is None or np.isnan(std) else std
+            x = r[latency_key]
+            if k == 1:  # spread models of identical latency sideways, so none hides another
+                same = [q for q in shown if q[latency_key] == x]
+                x += (same.index(r) - (len(same) - 1) / 2) * 0.015 * span
+            ax.errorbar(x, r["test acc %"], yerr=std, fmt="*" if i == 0 else "o",
+                        markersize=14 if i == 0 else 8, capsize=4, color=f"C{i}", label=r["model"], alpha=0.85)
+        ax.set(xlabel=f"CPU latency, {latency_key.replace(' ms', '').replace('@', ' at batch ')} "
+                      f"(ms, lower is better)", ylabel="test accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0].set_title("all models")
+    axes[1].set_title(f"zoom: within {zoom_points:g} points of the teacher (equal latencies spread sideways)",
+                      fontsize=10)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle(title or "Accuracy against CPU latency")
+    fig.tight_layout()
+    return axes
+
+
+def plot_general_distillation(history: Mapping, window: int = 5, title: str | None = None):
+    """The three terms of DistilBERT's triple loss per step, one panel each (their scales differ),
+    as a `window`-step moving average."""
+    terms = {"soft": "L_ce: soft targets (T² KL)", "mlm": "L_mlm: cross-entropy", "cos": "L_cos: 1 − cosine"}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for i, (ax, (key, name)) in enumerate(zip(axes, terms.items())):
+        v = np.asarray(history[key], dtype=float)
+        w = min(window, len(v))
+        smooth = np.convolve(v, np.ones(w) / w, mode="valid")
+        ax.plot(np.arange(len(v)) + 1, v, color=f"C{i}", alpha=0.25, linewidth=1)
+        ax.plot(np.arange(len(smooth)) + w, smooth, color=f"C{i}", linewidth=2)
+        ax.set(title=name, xlabel="step", ylabel="loss (unweighted)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or f"General distillation: the three loss terms (thin: per step; thick: {window}-step mean)")
+    fig.tight_layout()
+    return axes
