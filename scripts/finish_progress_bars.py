@@ -3,7 +3,8 @@
 A notebook executed by nbconvert stores each tqdm bar as a widget (whose saved state is finished) plus a
 plain-text copy taken when the bar was created: "0%| | 0/5". Static renderers (GitHub, nbviewer, Colab's
 preview) and untrusted notebooks show that text, so a reader sees "0%" above "trained in 124 s". This
-rewrites the text from the widget's final state: "teacher: 100%|██████████| 5/5 [02:03<00:00, 25.00s/it]".
+rewrites the text from the widget's final state: "teacher: 100%|██████████| 5/5 [02:03<00:00, 25.00s/it]",
+and writes the widget state as JupyterLab would, so opening and saving the notebook changes nothing.
 
     python scripts/finish_progress_bars.py notebooks/*.ipynb     (make execute runs it)
 """
@@ -33,6 +34,18 @@ def bar_text(state: dict, model_id: str) -> str | None:
     return f"{clean(left)}|{'█' * filled}{' ' * (10 - filled)}|{clean(right)}"
 
 
+def as_javascript_writes(value):
+    """Widget state as JupyterLab saves it: JavaScript has one number type, so 15.0 is written 15.
+    Without this, opening and saving a notebook in JupyterLab rewrites every bar's state."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: as_javascript_writes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_javascript_writes(v) for v in value]
+    return value
+
+
 def finish(path: Path) -> int:
     """Rewrite the bars of one notebook in place; returns how many were rewritten."""
     nb = json.loads(path.read_text())
@@ -42,9 +55,14 @@ def finish(path: Path) -> int:
         for out in cell.get("outputs", []):
             view = out.get("data", {}).get(WIDGET_VIEW)
             text = bar_text(state, view["model_id"]) if view else None
-            if text is not None and out["data"].get("text/plain") != text:
-                out["data"]["text/plain"] = text
+            stored = out.get("data", {}).get("text/plain")
+            if text is not None and stored != [text]:
+                out["data"]["text/plain"] = [text]  # a list of lines, as Jupyter itself writes it
                 changed += 1
+    widgets = nb.get("metadata", {}).get("widgets")
+    if widgets is not None and json.dumps(as_javascript_writes(widgets)) != json.dumps(widgets):
+        nb["metadata"]["widgets"] = as_javascript_writes(widgets)
+        changed += 1
     if changed:
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return changed
@@ -52,4 +70,4 @@ def finish(path: Path) -> int:
 
 if __name__ == "__main__":
     for name in sys.argv[1:]:
-        print(f"{name}: {finish(Path(name))} progress bars finished")
+        print(f"{name}: {finish(Path(name))} outputs or widget states rewritten")

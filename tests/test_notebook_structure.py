@@ -60,7 +60,7 @@ def test_stored_outputs_read_well_in_a_static_renderer(path):
             view = out.get("data", {}).get(bars.WIDGET_VIEW)
             finished = bars.bar_text(state, view["model_id"]) if view else None
             if finished is not None:  # the text a renderer shows is the bar's final state, never "0%"
-                assert out["data"]["text/plain"] == finished, "run scripts/finish_progress_bars.py " + path.name
+                assert out["data"]["text/plain"] == [finished], "run scripts/finish_progress_bars.py " + path.name
     outputs = json.dumps([c.get("outputs", []) for c in nb["cells"]])
     for leak in ("/work/", "/home/", "/root/", "/tmp/", ".venv/", "LOAD REPORT", "\\u001b["):
         assert leak not in outputs, f"{path.name}: stored outputs show {leak!r} (a machine path or a log wall)"

@@ -90,18 +90,27 @@ def _open(page, lab, name: str):
     page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\|\s*Idle")).first.wait_for(timeout=120_000)
 
 
+def _menu(page, menu: str, item: str):
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
+
+
+def _save(page):
+    """File > Save Notebook (a key press could reach the browser's own "save page" dialog instead)."""
+    _menu(page, "File", "Save Notebook")
+    page.locator(".jp-StatusBar-Widget", has_text="Saving completed").first.wait_for(timeout=30_000)
+
+
 def _run_all(page, timeout_s: float):
     """Run > Run All Cells, wait until the last code cell has its execution number, then save."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    _menu(page, "Run", "Run All Cells")
     last = page.locator(".jp-NotebookPanel:visible .jp-CodeCell .jp-InputPrompt").last
     deadline = time.monotonic() + timeout_s
     while not re.search(r"\[\d+\]", last.inner_text()):
         if time.monotonic() > deadline:
             pytest.fail(f"the last cell did not finish in {timeout_s} s")
         page.wait_for_timeout(1000)
-    page.keyboard.press("Control+s")
-    page.wait_for_timeout(2000)
+    _save(page)
 
 
 @pytest.mark.parametrize("name", ["00_welcome_and_setup.ipynb", "05_distillation_pitfalls.ipynb"])
@@ -131,6 +140,5 @@ def test_a_committed_notebook_opens_clean(page, lab):
     text = page.locator(".jp-NotebookPanel:visible").inner_text()
     page.screenshot(path=str(SHOTS / f"{name}.unrun.png"))
     assert not re.search(r"(^|\s)0%\|", text), "a stored progress bar reads 0%"
-    page.keyboard.press("Control+s")
-    page.wait_for_timeout(2000)
+    _save(page)
     assert (folder / name).read_bytes() == before, "opening and saving the notebook rewrote it"
