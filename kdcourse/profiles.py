@@ -190,30 +190,20 @@ PROFILES = {
                             latency_runs=30),
         fallback="gpu-offline",
     ),
-    "gpu-offline": Profile(
-        name="gpu-offline",
-        description="A CUDA GPU without the hub: the offline assets of the cpu profile, at sizes a GPU runs "
-                    "in minutes.",
-        seed=0,
-        encoder="offline",
-        student_encoder="",
-        causal_lm="offline",
-        sentiment="rotten_tomatoes",
-        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=20,
-                          sweep_epochs=10, hinton_epochs=30,
-                          batch_size=256, seeds=(0, 1, 2)),
-        pretrain=PretrainConfig(corpus_chars=None, max_length=128, steps=1000, batch_size=32, hidden_size=256,
-                                num_layers=4, learning_rate=5e-4, head_sequences=4096, eval_sequences=256,
-                                eval_every=100),
-        finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=3,
-                                batch_size=32, learning_rate=1e-4, head_learning_rate=1e-2,
-                                lr_demo_size=2000),
-        distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
-                            general_steps=1000, train_size=None, seeds=(0, 1, 2), general_batch_size=32,
-                            latency_runs=30),
-    ),
 }
 
+
+# A GPU without the hub: the offline assets of the cpu profile, at the gpu profile's MNIST and pretraining
+# sizes, with fine-tuning and distillation sized for the smaller offline encoder.
+PROFILES["gpu-offline"] = dataclasses.replace(
+    PROFILES["gpu"], name="gpu-offline",
+    description="A CUDA GPU without the hub: the offline assets of the cpu profile, at sizes a GPU runs in minutes.",
+    encoder="offline", student_encoder="", causal_lm="offline", sentiment="rotten_tomatoes", fallback="",
+    finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=3, batch_size=32,
+                            learning_rate=1e-4, head_learning_rate=1e-2, lr_demo_size=2000),
+    distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
+                                    general_steps=1000, train_size=None, seeds=(0, 1, 2), general_batch_size=32,
+                                    latency_runs=30))
 
 # The gpu code path (hub ids, a 12-layer teacher, SST-2) at smoke sizes, on tiny random models saved under
 # those ids: CI rehearses the gpu profile offline with it.

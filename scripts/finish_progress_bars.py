@@ -3,7 +3,7 @@
 A notebook executed by nbconvert stores each tqdm bar as a widget (whose saved state is finished) plus a
 plain-text copy taken when the bar was created: "0%| | 0/5". Static renderers (GitHub, nbviewer, Colab's
 preview) and untrusted notebooks show that text, so a reader sees "0%" above "trained in 124 s". This
-rewrites the text from the widget's final state: "teacher: 100%|██████████| 5/5 [02:03<00:00, 25.00s/it]",
+rewrites the text from the widget's final state: "teacher: 100% ██████████ 5/5 [02:03<00:00, 25.00s/it]",
 and writes the widget state as JupyterLab would, so opening and saving the notebook changes nothing.
 
     python scripts/finish_progress_bars.py notebooks/*.ipynb     (make execute runs it)
@@ -31,7 +31,7 @@ def bar_text(state: dict, model_id: str) -> str | None:
     value, total = bar["state"].get("value", 0), bar["state"].get("max") or 0
     filled = int(10 * value / total) if total else 0
     clean = lambda w: html.unescape(w.get("state", {}).get("value", "")).replace("\u2007", " ")  # noqa: E731
-    return f"{clean(left)}|{'█' * filled}{' ' * (10 - filled)}|{clean(right)}"
+    return f"{clean(left)} {'█' * filled}{'·' * (10 - filled)} {clean(right).strip()}"
 
 
 def as_javascript_writes(value):

@@ -24,3 +24,13 @@ def one_thread():
 def tok():
     """The course's WordPiece tokenizer, loaded once."""
     return kd.load_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def rehearsal_cache(tmp_path_factory):
+    """The tiny rehearsal cache (random models under the real hub ids), built once per test session."""
+    from kdcourse.rehearsal import build
+
+    cache = tmp_path_factory.getbasetemp() / "hf-rehearsal" / "hub"
+    build(cache, "tiny")
+    return cache

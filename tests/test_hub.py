@@ -4,17 +4,7 @@ import pytest
 
 import kdcourse as kd
 from kdcourse import hub
-from kdcourse.rehearsal import HUB_IDS, SST2_REPO, build
-
-
-@pytest.fixture(scope="session")
-def rehearsal_cache(tmp_path_factory):
-    """The tiny rehearsal cache, built once per session (test_rehearsal.py finds and reuses the same folder)."""
-    cache = tmp_path_factory.getbasetemp() / "hf-rehearsal" / "hub"
-    if not (cache.parent / "built").exists():
-        build(cache, "tiny")
-        (cache.parent / "built").touch()
-    return cache
+from kdcourse.rehearsal import HUB_IDS, SST2_REPO
 
 
 @pytest.fixture

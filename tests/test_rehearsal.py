@@ -11,14 +11,9 @@ MODELS = [("bert-base-uncased", "AutoModelForMaskedLM", 12),
           ("gpt2", "AutoModelForCausalLM", 12)]
 
 
-@pytest.fixture(scope="session")
-def rehearsal_cache(tmp_path_factory):
-    """The tiny rehearsal cache, built once per session (test_hub.py finds and reuses the same folder)."""
-    cache = tmp_path_factory.getbasetemp() / "hf-rehearsal" / "hub"
-    if not (cache.parent / "built").exists():
-        build(cache, "tiny")
-        (cache.parent / "built").touch()
-    return cache
+def offline(cache) -> dict:
+    """Read from the rehearsal cache only: never from the hub (CI has none)."""
+    return dict(cache_dir=str(cache), local_files_only=True)
 
 
 def hub_ids_named_by_profiles() -> set[str]:
@@ -41,8 +36,8 @@ def test_every_hub_id_a_profile_names_is_rehearsed():
 def test_models_load_offline_with_the_promised_depth(rehearsal_cache, repo_id, auto_class, depth):
     import transformers
 
-    model = getattr(transformers, auto_class).from_pretrained(repo_id, cache_dir=str(rehearsal_cache))
-    tokenizer = transformers.AutoTokenizer.from_pretrained(repo_id, cache_dir=str(rehearsal_cache))
+    model = getattr(transformers, auto_class).from_pretrained(repo_id, **offline(rehearsal_cache))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(repo_id, **offline(rehearsal_cache))
     layers = getattr(model.config, "num_hidden_layers", None) or model.config.n_layers
     assert layers == depth
     assert model.config.vocab_size == len(tokenizer)
@@ -57,26 +52,26 @@ def test_models_load_offline_with_the_promised_depth(rehearsal_cache, repo_id, a
 def test_encoders_use_the_shipped_wordpiece_vocabulary(rehearsal_cache, tok, repo_id, architecture):
     from transformers import AutoConfig, AutoTokenizer
 
-    rehearsed = AutoTokenizer.from_pretrained(repo_id, cache_dir=str(rehearsal_cache))
+    rehearsed = AutoTokenizer.from_pretrained(repo_id, **offline(rehearsal_cache))
     assert len(rehearsed) == len(wordpiece_vocab()) == 30522
     assert rehearsed.get_vocab() == tok.get_vocab()
     text = "Distillation keeps the teacher's dark knowledge."
     assert rehearsed(text)["input_ids"] == tok(text)["input_ids"]
-    config = AutoConfig.from_pretrained(repo_id, cache_dir=str(rehearsal_cache))
+    config = AutoConfig.from_pretrained(repo_id, **offline(rehearsal_cache))
     assert config.architectures == [architecture]
 
 
 def test_distilbert_tokenizer_has_no_token_type_ids(rehearsal_cache):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained("distilbert-base-uncased", cache_dir=str(rehearsal_cache))
+    tokenizer = AutoTokenizer.from_pretrained("distilbert-base-uncased", **offline(rehearsal_cache))
     assert list(tokenizer("a film").keys()) == ["input_ids", "attention_mask"]
 
 
 def test_gpt2_tokenizer_is_byte_level_bpe_without_pad(rehearsal_cache):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained("gpt2", cache_dir=str(rehearsal_cache))
+    tokenizer = AutoTokenizer.from_pretrained("gpt2", **offline(rehearsal_cache))
     assert tokenizer.pad_token is None
     assert tokenizer.eos_token == tokenizer.bos_token == EOS
     assert 900 <= len(tokenizer) <= 1000
