@@ -12,6 +12,7 @@
     losses               soft targets (KL, T^2, batchmean), hidden-state cosine     03
     loop                 the training-loop core: step, warm-up, eval mode, steps    03
     mnist_models, train  MNIST CNN and MLPs; `fit` for tensors, with distillation   03
+    consistent           a patient, consistent teacher: fixed jittered copies       03
     distill/             student from teacher, DistillationTrainer, logit cache,
                          general distillation, the command                          04
     measure/             size, speed, accuracy, paired comparison and verdicts      03, 04
@@ -25,7 +26,7 @@
 The top level holds what every notebook uses; everything else is reached through its module
 (`kd.lm.tiny_bert`, `kd.distill.make_student`, `kd.measure.cpu_latency`, `kd.plots.plot_lines`).
 """
-from . import (budget, classify, course, data, device, distill, exercises, families, hub, lm, loop, losses,
+from . import (budget, classify, consistent, course, data, device, distill, exercises, families, hub, lm, loop, losses,
                measure, mnist_models, models, plots, profiles, seed, train)
 from .assets import MissingAssetError, cache_dir, data_dir
 from .course import course_table
@@ -39,7 +40,7 @@ from .profiles import get_profile, profile
 from .seed import set_seed
 from .train import evaluate, fit
 
-__all__ = ["CNN", "MLP", "MissingAssetError", "budget", "cache_dir", "classify", "count_parameters", "course",
+__all__ = ["CNN", "MLP", "MissingAssetError", "budget", "cache_dir", "classify", "consistent", "count_parameters", "course",
            "course_table", "data", "data_dir", "device", "distill", "distillation_loss", "environment_report",
            "evaluate", "exercises", "families", "fit", "get_profile", "hub", "lm", "load_causal_lm", "load_corpus",
            "load_encoder", "load_mnist", "load_sentiment", "load_tokenizer", "loop", "losses", "measure",

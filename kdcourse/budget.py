@@ -113,13 +113,13 @@ def _fine_tune(p: Profile, epochs: float, train_tokens: float, per_token: float,
     return [Phase(what, 3 * epochs * train_tokens * per_token + evals, steps)]
 
 
-def _mlm_teacher(p: Profile) -> list[Phase]:
+def _mlm_teacher(p: Profile, what: str = "MLM head on the frozen encoder") -> list[Phase]:
     c = p.pretrain
     enc = _per_token("encoder", p.encoder, c.max_length)
     hidden = _encoder_config(p.encoder).hidden_size
     encoded = (c.head_sequences + c.eval_sequences) * c.max_length
     head = 3 * c.steps * c.batch_size * c.max_length * MASKED * _vocab_head(hidden)
-    return [Phase("MLM head on the frozen encoder", encoded * enc + head, c.steps)]
+    return [Phase(what, encoded * enc + head, c.steps)]
 
 
 def _notebook_01(p: Profile) -> list[Phase]:
@@ -132,6 +132,7 @@ def _notebook_01(p: Profile) -> list[Phase]:
     return [Phase("tiny BERT, MLM", (3 * tokens + evals) * bert, c.steps),
             Phase("tiny GPT, CLM", (3 * tokens + evals) * gpt, c.steps),
             *_mlm_teacher(p),
+            *_mlm_teacher(p, "the same head on a random-weight copy of the encoder (control)"),
             Phase("scoring and generating with the causal LM",
                   200 * c.generate_tokens * _per_token("causal_lm", p.causal_lm, 32), 10 * c.generate_tokens)]
 
@@ -141,10 +142,13 @@ def _notebook_02(p: Profile) -> list[Phase]:
     enc = _per_token("encoder", p.encoder, min(AVERAGE_TOKENS[p.sentiment], f.max_length))
     train = _sentiment_tokens(p, "train")
     demo = min(f.lr_demo_size, train / AVERAGE_TOKENS[p.sentiment]) * AVERAGE_TOKENS[p.sentiment]
-    return [*_fine_tune(p, f.epochs, train, enc, "full fine-tuning"),
-            *_fine_tune(p, f.epochs, train, enc, "random init"),
-            Phase("frozen encoder + head", (f.epochs + 1) * (train + _sentiment_tokens(p, "validation")) * enc,
-                  int(f.epochs * train / AVERAGE_TOKENS[p.sentiment] / f.batch_size)),
+    n = len(f.seeds)  # the three ways are trained once per seed
+    return [*_fine_tune(p, n * f.epochs, train, enc, f"full fine-tuning ({n} seed(s))"),
+            *_fine_tune(p, n * f.epochs, train, enc, f"random init ({n} seed(s))"),
+            Phase(f"frozen encoder + head ({n} seed(s))",
+                  n * (f.epochs + 1) * (train + _sentiment_tokens(p, "validation")) * enc,
+                  int(n * f.epochs * train / AVERAGE_TOKENS[p.sentiment] / f.batch_size)),
+            Phase("test predictions of every run", 3 * n * _sentiment_tokens(p, "test") * enc, 0),
             *_fine_tune(p, 2, demo, enc, "learning-rate demo (2 runs, 1 epoch)"),
             *_fine_tune(p, 2, demo, enc, "precision demo (fp32 and mixed, 1 epoch)")]
 
@@ -152,14 +156,22 @@ def _notebook_02(p: Profile) -> list[Phase]:
 def _mnist_fits(p: Profile) -> list[Phase]:
     m = p.mnist
     n = 60_000 if m.train_size is None else m.train_size
+    fit_n = n - m.validation_size  # sections 6 and 7 train without the validation images
     cnn, mlp = 9.3e6, 2 * (784 * 1200 + 1200 * 1200 + 1200 * 10)  # forward FLOPs per image
-    epochs_small = len(m.seeds) * 2 * m.student_epochs * 2 + 16 * m.sweep_epochs  # students, tiny, sweep
-    batches = lambda epochs: int(epochs * n / m.batch_size)  # noqa: E731
+    student = 2 * 784 * 80  # forward FLOPs of the 80-80 MLP student, per image
+    seeds = len(m.seeds)
+    batches = lambda epochs, images=n: int(epochs * images / m.batch_size)  # noqa: E731
+    small = seeds * 2 * m.student_epochs * 2  # section 5's students and the tiny students
+    sweep = 16 * m.sweep_epochs
+    patient = seeds * 2 * m.patient_epochs
     return [Phase("CNN teachers (course + GPU cell)", 2 * m.teacher_epochs * n * 3 * cnn,
                   batches(2 * m.teacher_epochs), size="small"),
-            Phase("MLP students, sweep", epochs_small * n * 3 * 2 * 784 * 80, batches(epochs_small), size="small"),
-            Phase("Hinton's MLPs (4 runs)", 4 * m.hinton_epochs * n * 3 * mlp, batches(4 * m.hinton_epochs),
-                  size="small")]
+            Phase("MLP students (section 5, tiny)", small * n * 3 * student, batches(small), size="small"),
+            Phase("T x alpha sweep on validation", sweep * fit_n * 3 * student, batches(sweep, fit_n), size="small"),
+            Phase("teacher labels the jittered copies", m.copies * fit_n * cnn, 0, size="small"),
+            Phase("patient, consistent students", patient * fit_n * 3 * student, batches(patient, fit_n), size="small"),
+            Phase("Hinton's MLPs (teacher + 4 students)", (m.hinton_teacher_epochs + 4 * m.hinton_epochs) * n * 3 * mlp,
+                  batches(m.hinton_teacher_epochs + 4 * m.hinton_epochs), size="small")]
 
 
 def _notebook_04(p: Profile) -> list[Phase]:

@@ -5,7 +5,10 @@ This module holds the glue so the notebook reads like the lesson:
 
 - `tokenize_dataset` and `make_collator`: text -> token ids once (with `datasets.map`), padding
   later, per batch (dynamic padding: a batch is padded only to its longest snippet).
-- `compute_metrics`: accuracy and F1 from the logits the Trainer collects (numpy only).
+- `compute_metrics`: accuracy, positive-class F1 and macro-F1 from the logits the Trainer collects
+  (numpy only).
+- `seed_table` and `way_verdict`: the three ways over several seeds, mean ± std, and a verdict only
+  beyond the noise.
 - `training_arguments` and `make_trainer`: the transformers-5 names (`eval_strategy`,
   `processing_class`, `use_cpu`, `train_sampling_strategy`) live here, nowhere else.
 - `make_classifier` and `fine_tune`: the three ways of the notebook (random init, frozen encoder +
@@ -72,29 +75,37 @@ def token_lengths(texts, tokenizer) -> np.ndarray:
 
 # --- metrics ----------------------------------------------------------------------------------------
 
-def classification_metrics(predictions, labels) -> dict[str, float]:
-    """Accuracy and F1 of predicted class ids against true ones.
+def class_f1(predictions, labels, c: int) -> float:
+    """F1 of class `c` alone: 2 tp / (2 tp + fp + fn), 0 when the class is never predicted and never
+    present (no 0/0). Taught in notebook 02, section 1."""
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    tp = np.sum((predictions == c) & (labels == c))
+    wrong = np.sum((predictions == c) != (labels == c))  # fp + fn
+    return float(2 * tp / (2 * tp + wrong)) if tp + wrong else 0.0
 
-    F1 is that of class 1 (positive) for two classes and the macro average (mean over classes)
-    otherwise. F1 is 0 for a class that is never predicted and never present.
+
+def classification_metrics(predictions, labels) -> dict[str, float]:
+    """Accuracy, F1 and macro-F1 (the plain mean of the F1 of every class seen in labels or predictions)
+    of predicted class ids against true ones.
+
+    Macro-F1 punishes a model that ignores a class (that class's F1 is 0); accuracy and the positive
+    class's F1 do not. `f1` is the positive class's (class 1) for two classes, macro-F1 otherwise.
+    Taught in notebook 02, section 1.
     """
     predictions, labels = np.asarray(predictions), np.asarray(labels)
     if predictions.shape != labels.shape:
         raise ValueError(f"{predictions.shape[0] if predictions.ndim else 0} predictions for "
                          f"{labels.shape[0] if labels.ndim else 0} labels: they must match one to one.")
     binary = max(labels.max(initial=0), predictions.max(initial=0)) <= 1
-    classes = [1] if binary else sorted(set(labels.tolist()) | set(predictions.tolist()))
-    f1s = []
-    for c in classes:
-        tp = np.sum((predictions == c) & (labels == c))
-        fp = np.sum((predictions == c) & (labels != c))
-        fn = np.sum((predictions != c) & (labels == c))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return {"accuracy": float(np.mean(predictions == labels)), "f1": float(np.mean(f1s))}
+    classes = sorted(set(labels.tolist()) | set(predictions.tolist()))  # the classes seen, in either
+    macro = float(np.mean([class_f1(predictions, labels, c) for c in classes]))
+    return {"accuracy": float(np.mean(predictions == labels)),
+            "f1": class_f1(predictions, labels, 1) if binary else macro, "macro_f1": macro}
 
 
 def compute_metrics(eval_pred) -> dict[str, float]:
-    """The Trainer's metrics hook: logits and labels in (an `EvalPrediction`), accuracy and F1 out."""
+    """The Trainer's metrics hook: logits and labels in (an `EvalPrediction`), accuracy, F1 and macro-F1
+    out. Model selection stays on accuracy (`metric_for_best_model`)."""
     logits, labels = eval_pred.predictions, eval_pred.label_ids
     if isinstance(logits, (tuple, list)):  # some models also return hidden states
         logits = logits[0]
@@ -223,26 +234,43 @@ def make_trainer(model, args, tokenizer, train_dataset, eval_dataset, **kwargs):
 
 def fine_tune(way: str = "full", profile: Profile | None = None, data=None, tokenizer=None,
               learning_rate: float | None = None, epochs: float | None = None, eval_on_start: bool = False,
-              keep_checkpoints: bool = False):
+              keep_checkpoints: bool = False, seed: int | None = None, progress: bool = True):
     """Train one of the WAYS with the profile's budget and return the Trainer (best epoch loaded).
 
     `data`: the tokenised DatasetDict (built from `load_sentiment` when None). Every way gets the
     same data, epochs, batch size, schedule and seed; only the learning rate depends on the way
-    (`default_learning_rate`) unless given. Checkpoints are deleted afterwards unless kept: the
-    best model is in `trainer.model`.
+    (`default_learning_rate`) unless given. `seed` (default: the profile's) fixes the new weights,
+    dropout and batch order. `progress=False` drops the Trainer's progress table (a loop of runs
+    shows one bar instead). Checkpoints are deleted afterwards unless kept: the best model is in
+    `trainer.model`.
     """
     p = profile or active_profile()
+    seed = p.seed if seed is None else seed
     tokenizer = tokenizer or load_tokenizer(p)
     if data is None:
         data = tokenize_dataset(load_sentiment(p), tokenizer, p.finetune.max_length)
     lr = learning_rate if learning_rate is not None else default_learning_rate(way, p)
-    set_seed(p.seed)  # the new head's weights and the run, as the Trainer seeds itself
+    set_seed(seed)  # the new head's weights and the run, as the Trainer seeds itself
     model = make_classifier(way, p)
-    args = training_arguments(p, empty_run_dir(way, p), learning_rate=lr, epochs=epochs, eval_on_start=eval_on_start)
+    args = training_arguments(p, empty_run_dir(way, p), learning_rate=lr, epochs=epochs, eval_on_start=eval_on_start,
+                              seed=seed, data_seed=seed)
     trainer = make_trainer(model, args, tokenizer, data["train"], data["validation"])
+    if not progress:
+        without_progress_table(trainer)
     trainer.train()
     if not keep_checkpoints:
         shutil.rmtree(args.output_dir, ignore_errors=True)
+    return trainer
+
+
+def without_progress_table(trainer):
+    """Remove the Trainer's progress display (the notebook table, or the terminal bar) and return the
+    Trainer: it then trains and evaluates without printing anything. Taught in notebook 02, section 5."""
+    from transformers.trainer import DEFAULT_PROGRESS_CALLBACK  # the notebook table inside Jupyter
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for kind in {DEFAULT_PROGRESS_CALLBACK, ProgressCallback, PrinterCallback}:
+        trainer.remove_callback(kind)
     return trainer
 
 
@@ -253,7 +281,8 @@ def training_history(trainer):
     log = pd.DataFrame(trainer.state.log_history)
     train = log.dropna(subset=["loss"])[["step", "epoch", "loss"]] if "loss" in log else pd.DataFrame()
     evals = log.dropna(subset=["eval_accuracy"]) if "eval_accuracy" in log else pd.DataFrame()
-    evals = evals[["step", "epoch", "eval_loss", "eval_accuracy", "eval_f1"]] if len(evals) else evals
+    columns = ["step", "epoch", "eval_loss", "eval_accuracy", "eval_f1", "eval_macro_f1"]
+    evals = evals[[c for c in columns if c in evals]] if len(evals) else evals
     return train.reset_index(drop=True), evals.reset_index(drop=True)
 
 
@@ -300,13 +329,104 @@ def confident_mistakes(texts, labels, probs, k: int = 5):
                          "confidence": probs[order, pred[order]].round(3)})
 
 
+# --- the three ways over seeds ----------------------------------------------------------------------
+
+def _classes(p) -> np.ndarray:
+    """Predicted classes [n] from probabilities or logits [n, classes], or the classes themselves."""
+    p = np.asarray(p)
+    return p.argmax(-1) if p.ndim == 2 else p
+
+
+def _by_way(runs) -> dict[str, list[np.ndarray]]:
+    """(way, seed) -> probabilities or predicted classes, regrouped as way -> predicted classes per seed."""
+    out: dict[str, list[np.ndarray]] = {}
+    for (way, _seed), p in runs.items():
+        out.setdefault(way, []).append(_classes(p))
+    return out
+
+
+def _std(values) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def seed_scores(runs, labels):
+    """One row per run (way, seed): test accuracy, macro-F1 and positive-class F1, in %. `runs`: (way, seed) ->
+    test probabilities or predicted classes. Taught in notebook 02, section 5."""
+    import pandas as pd
+
+    rows = []
+    for (way, seed), p in runs.items():
+        m = classification_metrics(_classes(p), labels)
+        rows.append({"way": way, "seed": seed, "test acc %": 100 * m["accuracy"],
+                     "test macro-F1 %": 100 * m["macro_f1"], "positive-class F1 %": 100 * m["f1"]})
+    return pd.DataFrame(rows)
+
+
+def seed_table(runs, labels, best_validation=None):
+    """Test accuracy, macro-F1 and positive-class F1 (in %) per way, as mean and std over its seeds.
+
+    One run is one draw: the std says how far another seed may move a number. `runs`: (way, seed) ->
+    test probabilities or predicted classes; `best_validation`: (way, seed) -> the best epoch's
+    validation accuracy (a fraction). Taught in notebook 02, section 5.
+    """
+    import pandas as pd
+
+    rows = []
+    for way, g in seed_scores(runs, labels).groupby("way", sort=False):
+        row = {"way": way, "seeds": len(g)}
+        if best_validation:
+            seen = [v for (w, _), v in best_validation.items() if w == way]
+            row["best validation acc %"] = 100 * float(np.mean(seen)) if seen else float("nan")
+        acc, macro = g["test acc %"].to_numpy(), g["test macro-F1 %"].to_numpy()
+        rows.append({**row, "test acc %": acc.mean(), "acc ± std": _std(acc), "test macro-F1 %": macro.mean(),
+                     "macro-F1 ± std": _std(macro), "positive-class F1 %": g["positive-class F1 %"].mean()})
+    return pd.DataFrame(rows).set_index("way")
+
+
+def compare_ways(runs, labels, a: str, b: str) -> dict:
+    """Way `a` minus way `b` on the test split (points), with the noise: each way's seed-to-seed std of
+    test accuracy, and the standard error of the paired difference that the test set's size leaves.
+
+    `clear` is True when |difference of mean accuracies| > 2 x the largest noise term, False when not,
+    None with fewer than 2 seeds (no spread to compare with). Taught in notebook 02, section 5.
+    """
+    ways, labels = _by_way(runs), np.asarray(labels)
+    right_a, right_b = (np.array([p == labels for p in ways[w]], dtype=float) for w in (a, b))
+    acc_a, acc_b = 100 * right_a.mean(1), 100 * right_b.mean(1)
+    macro = {w: np.mean([classification_metrics(p, labels)["macro_f1"] for p in ways[w]]) for w in (a, b)}
+    per_example = right_a.mean(0) - right_b.mean(0)  # both ways answer the same snippets: a paired difference
+    out = dict(diff=float(acc_a.mean() - acc_b.mean()), macro_f1_diff=float(100 * (macro[a] - macro[b])),
+               std_a=_std(acc_a), std_b=_std(acc_b), seeds=min(len(acc_a), len(acc_b)),
+               test_se=float(100 * per_example.std(ddof=1) / np.sqrt(len(labels))))
+    out["noise"] = float(max(out["std_a"], out["std_b"], out["test_se"]))
+    out["clear"] = None if out["seeds"] < 2 else bool(abs(out["diff"]) > 2 * out["noise"])
+    return out
+
+
+def way_verdict(runs, labels, a: str, b: str) -> str:
+    """`compare_ways` as a sentence: the differences, the noise, and a verdict only beyond it.
+    Taught in notebook 02, section 5."""
+    c = compare_ways(runs, labels, a, b)
+    text = (f"{a} minus {b}: {c['diff']:+.1f} points of test accuracy, {c['macro_f1_diff']:+.1f} of macro-F1 "
+            f"(means over {c['seeds']} seed(s) each).")
+    if c["clear"] is None:
+        return text + " One seed per way: the seed-to-seed spread is unknown, so no verdict (add seeds to the profile)."
+    text += (f" Noise: seed-to-seed std {c['std_a']:.1f} ({a}) and {c['std_b']:.1f} ({b}), test-set standard error "
+             f"of the paired difference {c['test_se']:.1f}; a verdict needs more than 2 x {c['noise']:.1f} = "
+             f"{2 * c['noise']:.1f} points.")
+    if c["clear"]:
+        return text + f" Verdict: {a if c['diff'] > 0 else b} is ahead, beyond the noise."
+    return text + " Verdict: none; the difference is within the noise."
+
+
 # --- the teacher of notebook 04 ---------------------------------------------------------------------
 
 def teacher_settings(profile: Profile | None = None) -> dict:
     """Every setting that shapes the sentiment teacher: encoder, dataset, seed and fine-tuning budget."""
     p = profile or active_profile()
-    return {"encoder": encoder_source(p), "sentiment": p.sentiment, "seed": p.seed,
-            "finetune": dataclasses.asdict(p.finetune)}
+    finetune = dataclasses.asdict(p.finetune)
+    finetune.pop("seeds")  # the comparison's other seeds never touch the teacher (the `seed` run)
+    return {"encoder": encoder_source(p), "sentiment": p.sentiment, "seed": p.seed, "finetune": finetune}
 
 
 def sentiment_teacher_dir(profile: Profile | None = None) -> Path:

@@ -106,6 +106,16 @@ def load_mnist(split: str = "train", n: int | None = None, seed: int = 0, transf
     return MNIST(images, labels, split, transform)
 
 
+def validation_indices(n: int, n_validation: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split positions 0..n-1 of a training set at random into (train, validation): settings are chosen on
+    the validation images, never on the test set (taught in notebook 03, section 6). Index the images,
+    the labels AND any cached teacher logits with the same positions."""
+    if not 0 < n_validation < n:
+        raise ValueError(f"n_validation must be between 1 and {n - 1} for {n} images, got {n_validation}.")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[n_validation:].sort().values, order[:n_validation].sort().values
+
+
 def _subsample(ds, n: int | None, seed: int):
     """A fixed random subset of n rows (all rows when n is None or larger)."""
     if n is None or n >= len(ds):
@@ -150,6 +160,23 @@ def load_sentiment(profile: Profile | None = None):
 
     sizes = {"train": p.finetune.train_size, "validation": p.finetune.eval_size, "test": p.finetune.eval_size}
     return DatasetDict({s: _subsample(ds[s], sizes[s], p.seed) for s in ds})
+
+
+# Common words of Spanish and Portuguese that are rare in English (taught in notebook 00).
+_IBERIAN_WORDS = frozenset("de que el la los las una um uma não com para por del muy mas y en se es filme película cinta".split())
+_ENGLISH_WORDS = frozenset("the and a of to is it this that in with film movie".split())
+
+
+def spanish_or_portuguese(texts: list[str]) -> list[str]:
+    """The texts that look Spanish or Portuguese: at least three of their common words, and more of
+    them than of English's. A rough count of a real dataset's strays, not a language identifier."""
+    found = []
+    for text in texts:
+        words = re.findall(r"\w+", text.lower())
+        iberian = sum(w in _IBERIAN_WORDS for w in words)
+        if iberian >= 3 and iberian > sum(w in _ENGLISH_WORDS for w in words):
+            found.append(text)
+    return found
 
 
 def _passages(text: str, max_chars: int = 400) -> list[str]:

@@ -43,7 +43,8 @@ def _call(fn, *args):
 
 
 def _close(a, b, tol=1e-4) -> bool:
-    return abs(float(a) - float(b)) <= tol * max(1.0, abs(float(b)))
+    a, b = (float(v.detach()) if torch.is_tensor(v) else float(v) for v in (a, b))
+    return abs(a - b) <= tol * max(1.0, abs(b))
 
 
 # --- notebook 03: the soft-target loss ---------------------------------------------------------
@@ -164,6 +165,57 @@ def check_accuracy_from_logits(fn) -> Check:
                         "and average.")
 
 
+def check_macro_f1(fn) -> Check:
+    """Exercise: write `fn(logits, labels)` (NumPy arrays, as Trainer passes them) returning macro-F1, the
+    mean over classes of each class's F1. The hint recognises positive-class F1, accuracy (= micro-F1),
+    the class-weighted average, a percentage, nan for a class never predicted, and two classes only."""
+    import numpy as np
+
+    from .classify import class_f1
+
+    if (missing := _not_attempted(fn)) is not None:
+        return missing
+    cases = [([1, 1, 1, 1, 1, 0, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 0, 0, 0, 0]),  # errors both ways
+             ([1] * 10, [1, 1, 1, 1, 1, 1, 0, 0, 0, 0]),  # always 'positive': class 0 never predicted
+             ([0, 1, 1, 1, 2, 0, 2], [0, 0, 1, 1, 2, 2, 2])]  # three classes
+    for predicted, labels in cases:
+        labels, classes = np.array(labels), max(labels) + 1
+        logits = 2.0 * np.eye(classes)[predicted] - 1.0  # the predicted class scores highest in each row
+        got, error = _call(fn, logits, labels)
+        if error is not None:
+            return error
+        try:
+            got = float(got)
+        except (TypeError, ValueError):
+            return Check(False, "return one number: the macro-F1 as a fraction between 0 and 1.")
+        f1s = [class_f1(np.array(predicted), labels, c) for c in range(classes)]
+        if _close(got, np.mean(f1s)):
+            continue
+        if math.isnan(got):
+            return Check(False, "a class that is never predicted has no precision (0/0): count its F1 as 0, "
+                                "not nan, so a model that ignores a class is punished.")
+        if _close(got, 100 * np.mean(f1s)):
+            return Check(False, "return a fraction between 0 and 1, not a percentage.")
+        if _close(got, np.mean(np.array(predicted) == labels)):
+            return Check(False, "that is accuracy, which is also what micro-F1 is when every example has one "
+                                "label. Compute F1 for each class separately, then average the classes.")
+        if _close(got, f1s[1]):
+            return Check(False, "that is the F1 of the positive class (class 1) only: it stays high for a model "
+                                "that always answers 'positive'. Average the F1 of EVERY class.")
+        if _close(got, f1s[0]):
+            return Check(False, "that is the F1 of class 0 only: average the F1 of every class.")
+        if _close(got, np.dot(f1s, np.bincount(labels, minlength=classes)) / len(labels)):
+            return Check(False, "that weights each class's F1 by its share of the labels (sklearn's "
+                                "average='weighted'); macro-F1 gives every class the same weight.")
+        if classes > 2 and _close(got, np.mean(f1s[:2])):
+            return Check(False, "you averaged classes 0 and 1 only: there may be more classes "
+                                "(logits.shape[-1] of them); average them all.")
+        return Check(False, "for each class c, count tp, fp and fn of the predicted class (argmax of the "
+                            "logits) against c, take F1 = 2 tp / (2 tp + fp + fn), then average over classes.")
+    return Check(True, "macro-F1 = the unweighted mean of the per-class F1, 0 for a class never predicted; "
+                       "it catches the always-'positive' answer that accuracy and positive-class F1 flatter.")
+
+
 # --- notebook 04: the student's layers ----------------------------------------------------------
 
 def check_distilbert_layers(layers) -> Check:
@@ -181,3 +233,145 @@ def check_distilbert_layers(layers) -> Check:
         return Check(False, "the first six layers only keep the bottom of the network; DistilBERT "
                             "spreads its picks over the whole depth.")
     return Check(False, "six layers, spread evenly over the teacher's depth, starting from the first.")
+
+
+# --- notebook 00: the baseline every classifier must beat ----------------------------------------
+
+def check_majority_baseline(fn) -> Check:
+    """Exercise: write `fn(train_labels, test_labels)` giving the test accuracy of always answering the
+    class that is most common in the TRAINING labels (the baseline notebook 02 compares against)."""
+    if (missing := _not_attempted(fn)) is not None:
+        return missing
+    train, test = [1, 1, 1, 0, 0, 2], [0, 0, 0, 1, 2]  # train's majority is 1; test's is 0
+    got, error = _call(fn, list(train), list(test))
+    if error is not None:
+        return error
+    if got is not None and _close(got, 0.2):
+        return Check(True, "the majority class is chosen on the training labels and scored on the test labels.")
+    if got is not None and _close(got, 20.0):
+        return Check(False, "return a fraction between 0 and 1, not a percentage.")
+    if got is not None and _close(got, 0.6):
+        return Check(False, "you picked the most common class of the TEST labels: the test set must not choose "
+                            "anything. Pick the class on the training labels, then score it on the test labels.")
+    if got is not None and _close(got, 0.5):
+        return Check(False, "that is the share of the majority class in the training labels; score that "
+                            "class on the test labels instead.")
+    return Check(False, "find the most common training label, then the share of test labels equal to it.")
+
+
+# --- notebook 04: the loss of one batch, with cached teacher logits -----------------------------
+
+class _TinyClassifier(torch.nn.Module):
+    """Stands in for a transformers classifier: keyword inputs in, an output with `.logits` out; like
+    the real ones it refuses keyword arguments it does not know (such as an index column)."""
+
+    def __init__(self):
+        super().__init__()
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            self.embed, self.head = torch.nn.EmbeddingBag(30, 8), torch.nn.Linear(8, 2)
+
+    def forward(self, input_ids, attention_mask=None, labels=None):
+        from types import SimpleNamespace
+
+        logits = self.head(self.embed(input_ids))
+        return SimpleNamespace(logits=logits, loss=None if labels is None else F.cross_entropy(logits, labels))
+
+
+def check_cached_compute_loss(fn) -> Check:
+    """Exercise: write `fn(student, inputs, cached_teacher_logits, T, alpha)`, the loss of one batch when
+    the teacher's logits were cached once per training example: `inputs` holds input_ids,
+    attention_mask, labels and `kd_index` (each example's row in the cache)."""
+    from .losses import distillation_loss
+
+    if (missing := _not_attempted(fn)) is not None:
+        return missing
+    g = torch.Generator().manual_seed(2)
+    cache = 3 * torch.randn(20, 2, generator=g)
+    inputs = {"input_ids": torch.randint(0, 30, (6, 5), generator=g), "attention_mask": torch.ones(6, 5, dtype=torch.long),
+              "labels": torch.tensor([0, 1, 1, 0, 1, 0]), "kd_index": torch.tensor([7, 3, 15, 0, 12, 9])}
+    T, alpha = 2.0, 0.5
+    student = _TinyClassifier()
+    got, error = _call(fn, student, dict(inputs), cache, T, alpha)
+    if error is not None:
+        if "kd_index" in error.message:
+            return Check(False, "the student refuses the `kd_index` column: take it out of the inputs (inputs.pop) "
+                                "before calling the model, and use it to pick the cached rows.")
+        return error
+    if not torch.is_tensor(got) or got.numel() != 1:
+        return Check(False, "return one scalar tensor: the loss of the batch.")
+    if not got.requires_grad:
+        return Check(False, "the loss carries no gradient: compute the student's logits with gradients on.")
+    s = student(inputs["input_ids"], inputs["attention_mask"]).logits
+    t, y = cache[inputs["kd_index"]], inputs["labels"]
+    if _close(got, distillation_loss(s, t, y, T, alpha)):
+        return Check(True, "rows picked by example index, T² on the soft term: the loss of "
+                           "kd.distill.DistillationTrainer.compute_loss with cached logits.")
+    if _close(got, distillation_loss(s, cache[:len(y)], y, T, alpha)):
+        return Check(False, "you used the first rows of the cache: the batch's examples are shuffled, so "
+                            "pick the rows named by inputs['kd_index'].")
+    soft = F.kl_div(F.log_softmax(s / T, -1), F.softmax(t / T, -1), reduction="batchmean")
+    hard = F.cross_entropy(s, y)
+    if _close(got, alpha * soft + (1 - alpha) * hard):
+        return Check(False, "the soft term needs the factor T**2, so its gradients keep their size as T grows.")
+    if _close(got, (1 - alpha) * soft * T**2 + alpha * hard):
+        return Check(False, "alpha weighs the teacher's soft targets and (1 - alpha) the labels: swap them.")
+    return Check(False, "the value differs: alpha · T² · KL(teacher ‖ student at T) + (1 − alpha) · "
+                        "cross-entropy with the labels, with the teacher's rows picked by inputs['kd_index'].")
+
+
+# --- notebook 05: one distillation step, free of the notebook's bugs ------------------------------
+
+def check_distillation_step(fn) -> Check:
+    """Exercise: write `fn(student, teacher, x, y, optimizer, T, alpha)`: one training step of the student
+    that avoids notebook 05's bugs (teacher in eval mode and without gradients, gradients zeroed, T²),
+    returning the loss before the step. The teacher arrives in training mode, with dropout."""
+    import copy
+
+    from .losses import distillation_loss
+
+    if (missing := _not_attempted(fn)) is not None:
+        return missing
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        teacher = torch.nn.Sequential(torch.nn.Linear(6, 32), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+                                      torch.nn.Linear(32, 4)).train()  # handed over in training mode
+        student = torch.nn.Linear(6, 4)
+        x, y = torch.randn(16, 6), torch.randint(0, 4, (16,))
+    T, alpha, lr = 4.0, 0.7, 0.5
+    expected = copy.deepcopy(student)
+    with torch.no_grad():
+        t = copy.deepcopy(teacher).eval()(x)
+    want = distillation_loss(expected(x), t, y, T, alpha)
+    want.backward()
+    with torch.no_grad():
+        for p in expected.parameters():
+            p -= lr * p.grad
+    before = copy.deepcopy(student)
+    grad_on = []  # was autograd recording while the teacher ran?
+    teacher.register_forward_hook(lambda *_: grad_on.append(torch.is_grad_enabled()))
+    for p in student.parameters():
+        p.grad = torch.ones_like(p)  # a gradient left over from the previous step
+    got, error = _call(fn, student, teacher, x, y, torch.optim.SGD(student.parameters(), lr=lr), T, alpha)
+    if error is not None:
+        return error
+    if any(grad_on) or any(p.grad is not None for p in teacher.parameters()):
+        return Check(False, "the teacher ran with gradients on (autograd kept its activations, and could train "
+                            "it): compute its logits under torch.no_grad().")
+    if got is None or not _close(got, want, 1e-3):
+        if teacher.training:
+            return Check(False, "the teacher is still in training mode, so dropout changes its logits: "
+                                "call teacher.eval() before asking it for targets.")
+        return Check(False, "the returned loss is not alpha · T² · KL + (1 − alpha) · CE of this batch, "
+                            "computed before the step (check the T² factor).")
+    moved = [(a - b).abs().max().item() for a, b in zip(student.parameters(), before.parameters())]
+    if max(moved) == 0:
+        return Check(False, "the student did not change: call loss.backward() and optimizer.step().")
+    if all(torch.allclose(a, b, atol=1e-5) for a, b in zip(student.parameters(), expected.parameters())):
+        return Check(True, "teacher in eval mode without gradients, gradients zeroed, T² in the loss: "
+                           "a clean step.")
+    stale = all(torch.allclose(a, b - lr, atol=1e-5) for a, b in zip(student.parameters(), expected.parameters()))
+    if stale:
+        return Check(False, "the step used a gradient left over from the previous step: call "
+                            "optimizer.zero_grad() before loss.backward().")
+    return Check(False, "the student's new weights differ from one optimizer step on this loss.")

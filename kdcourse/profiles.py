@@ -27,8 +27,12 @@ class MnistConfig:
     test_size: int | None
     teacher_epochs: int  # the CNN teacher (trained with +-2 pixel jitter)
     student_epochs: int  # each student run of the main comparison (alone vs distilled, per seed)
-    sweep_epochs: int  # each run of the temperature x alpha sweep (shorter: it has many runs)
-    hinton_epochs: int  # each run of the Hinton et al. (2015) MLP reproduction
+    sweep_epochs: int  # each run of the temperature x alpha sweep, scored on validation images
+    hinton_epochs: int  # each student run of the Hinton et al. (2015) MLP reproduction
+    hinton_teacher_epochs: int  # its 1200-1200 teacher (dropout, jitter, cosine schedule): patient
+    validation_size: int  # training images held out to choose T and alpha (never the test set)
+    copies: int  # fixed jittered copies of the training set, each labelled once by the teacher
+    patient_epochs: int  # each run of the patient, consistent distillation (and its fair baseline)
     batch_size: int
     seeds: tuple[int, ...]
 
@@ -61,6 +65,7 @@ class FinetuneConfig:
     learning_rate: float  # full fine-tuning and random init
     head_learning_rate: float  # the linear head on a frozen encoder
     lr_demo_size: int  # training snippets of the "learning rate copied from bert-base" demo (1 epoch)
+    seeds: tuple[int, ...] = (0,)  # seeds of the three-way comparison; the first is `seed` (the teacher's run)
 
 
 @dataclass(frozen=True)
@@ -133,14 +138,15 @@ PROFILES = {
         causal_lm="offline",
         sentiment="rotten_tomatoes",
         mnist=MnistConfig(train_size=2000, test_size=500, teacher_epochs=1, student_epochs=1,
-                          sweep_epochs=1, hinton_epochs=1,
+                          sweep_epochs=1, hinton_epochs=1, hinton_teacher_epochs=1,
+                          validation_size=200, copies=2, patient_epochs=2,
                           batch_size=128, seeds=(0,)),
         pretrain=PretrainConfig(corpus_chars=60_000, max_length=32, steps=20, batch_size=16, hidden_size=64,
                                 num_layers=1, head_sequences=64, eval_sequences=32, eval_every=10,
                                 generate_tokens=8),
         finetune=FinetuneConfig(train_size=128, eval_size=64, max_length=32, epochs=1,
                                 batch_size=16, learning_rate=1e-4, head_learning_rate=1e-2,
-                                lr_demo_size=64),
+                                lr_demo_size=64, seeds=(0, 1)),
         distillation=DistillationConfig(epochs=1, batch_size=16, learning_rate=1e-4,
                             temperature=2.0, alpha=0.5, general_steps=3, train_size=64, seeds=(0, 1),
                             general_batch_size=4, latency_runs=5),
@@ -155,13 +161,14 @@ PROFILES = {
         causal_lm="offline",
         sentiment="rotten_tomatoes",
         mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=5, student_epochs=15,
-                          sweep_epochs=5, hinton_epochs=10,
+                          sweep_epochs=15, hinton_epochs=10, hinton_teacher_epochs=30,
+                          validation_size=5000, copies=8, patient_epochs=40,
                           batch_size=128, seeds=(0, 1, 2)),
         pretrain=PretrainConfig(corpus_chars=None, max_length=64, steps=500, batch_size=16, hidden_size=128,
                                 num_layers=2, head_sequences=8000, eval_sequences=256, eval_every=50),
         finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=2,
                                 batch_size=32, learning_rate=1e-4, head_learning_rate=1e-2,
-                                lr_demo_size=2000),
+                                lr_demo_size=2000, seeds=(0, 1, 2)),
         distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4,
                             temperature=2.0, alpha=0.5, general_steps=100, train_size=None, seeds=(0, 1, 2),
                             general_batch_size=16, latency_runs=30),
@@ -176,7 +183,8 @@ PROFILES = {
         causal_lm="gpt2",
         sentiment="sst2",
         mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=20,
-                          sweep_epochs=10, hinton_epochs=30,
+                          sweep_epochs=20, hinton_epochs=30, hinton_teacher_epochs=60,
+                          validation_size=5000, copies=16, patient_epochs=100,
                           batch_size=256, seeds=(0, 1, 2)),
         # the corpus holds about 4,200 training and 360 held-out blocks of 128 tokens
         pretrain=PretrainConfig(corpus_chars=None, max_length=128, steps=1000, batch_size=32, hidden_size=256,
@@ -184,7 +192,7 @@ PROFILES = {
                                 eval_every=100),
         finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=128, epochs=2,
                                 batch_size=32, learning_rate=2e-5, head_learning_rate=1e-2,
-                                lr_demo_size=4000),
+                                lr_demo_size=4000, seeds=(0,)),  # a second seed would overrun a T4 session
         distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=5e-5, temperature=2.0, alpha=0.5,
                             general_steps=300, train_size=20_000, seeds=(0, 1, 2), general_batch_size=32,
                             latency_runs=30),
@@ -200,7 +208,7 @@ PROFILES["gpu-offline"] = dataclasses.replace(
     description="A CUDA GPU without the hub: the offline assets of the cpu profile, at sizes a GPU runs in minutes.",
     encoder="offline", student_encoder="", causal_lm="offline", sentiment="rotten_tomatoes", fallback="",
     finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=3, batch_size=32,
-                            learning_rate=1e-4, head_learning_rate=1e-2, lr_demo_size=2000),
+                            learning_rate=1e-4, head_learning_rate=1e-2, lr_demo_size=2000, seeds=(0, 1, 2)),
     distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
                                     general_steps=1000, train_size=None, seeds=(0, 1, 2), general_batch_size=32,
                                     latency_runs=30))

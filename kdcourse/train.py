@@ -65,25 +65,29 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return Evaluation(accuracy=1 - errors / len(y), errors=errors, n=len(y), correct=correct)
 
 
-def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Shift every image by its own random (dx, dy) in [-max_shift, max_shift] pixels ("jitter").
-
-    The uncovered border is filled with the normalised background value, so digits just move.
-    """
+def shift_images(x: torch.Tensor, offsets: torch.Tensor, max_shift: int) -> torch.Tensor:
+    """Shift image k of x by offsets[k] = (dy, dx) in [0, 2 * max_shift] (max_shift = no move): the uncovered
+    border gets the normalised background value, so digits just move."""
     b, _, h, w = x.shape
     background = -MNIST_MEAN / MNIST_STD  # a black pixel after normalisation
     padded = F.pad(x, (max_shift,) * 4, value=background)
-    dy, dx = (torch.randint(0, 2 * max_shift + 1, (2, b), generator=generator))
+    dy, dx = offsets.long().T
     rows = (dy[:, None] + torch.arange(h))[:, :, None]  # [b, h, 1]
     cols = (dx[:, None] + torch.arange(w))[:, None, :]  # [b, 1, w]
     return padded[torch.arange(b)[:, None, None], 0, rows, cols].unsqueeze(1)
+
+
+def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Shift every image by its own random (dx, dy) in [-max_shift, max_shift] pixels ("jitter")."""
+    offsets = torch.randint(0, 2 * max_shift + 1, (2, len(x)), generator=generator).T  # columns (dy, dx)
+    return shift_images(x, offsets, max_shift)
 
 
 def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int, *,
         batch_size: int = 128, lr: float = 1e-3, lr_schedule: str = "constant",
         teacher: nn.Module | None = None, teacher_logits: torch.Tensor | None = None,
         temperature: float | None = None, alpha: float = 0.5,
-        loss_fn: Callable | None = None, jitter: int = 0,
+        loss_fn: Callable | None = None, jitter: int = 0, copies=None,
         test: tuple[torch.Tensor, torch.Tensor] | None = None,
         seed: int = 0, amp: bool = True, desc: str = "training", progress: bool = True) -> History:
     """Train `model` with Adam on the tensors train = (x, y) for `epochs`; returns a History.
@@ -98,13 +102,20 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
     - `loss_fn(student_logits, teacher_logits_or_None, labels)` replaces the loss if given (the
       argument order of `distillation_loss`).
     - `jitter`: shift each training image by up to this many pixels (data augmentation).
+    - `copies` (kd.consistent.JitteredCopies): train on fixed jittered copies of x instead, copy
+      `epoch % copies.n` in each epoch; with `teacher_logits=copies.teacher_logits` (one row per copy and
+      image) the teacher labelled exactly the images the student sees (consistent distillation).
     - `test` = (x, y): test accuracy is recorded after every epoch.
     - The model (and teacher) move to `kd.device.device()`, and batches follow them. `amp`: mixed
       precision by the course's rule (`kd.device.precision`: bf16 or fp16 on a GPU; a CPU stays fp32).
     The batch order and the jitter come from `seed`, so a rerun gives the same numbers.
     """
     x, y = train
-    if teacher_logits is not None and len(teacher_logits) != len(x):
+    per_copy = teacher_logits is not None and teacher_logits.dim() == 3  # [copies, images, classes]
+    if per_copy and (copies is None or teacher_logits.shape[:2] != (copies.n, len(x))):
+        raise ValueError(f"teacher_logits of shape {tuple(teacher_logits.shape)} hold one row per copy and image: "
+                         f"pass the copies they were computed on (copies=..., {len(x)} images each).")
+    if teacher_logits is not None and not per_copy and len(teacher_logits) != len(x):
         raise ValueError(f"teacher_logits has {len(teacher_logits)} rows but train has {len(x)} images: "
                          f"precompute them on the same (unshuffled) training tensor.")
     if teacher is not None and teacher_logits is not None:
@@ -133,7 +144,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
         for i in range(0, len(x), batch_size):
             idx = order[i:i + batch_size]  # the same indices pick images, labels and teacher logits
             xb, yb = x[idx], y[idx]
-            if jitter:
+            if copies is not None:
+                xb = copies.images(x, epoch % copies.n, idx)
+            elif jitter:
                 xb = random_shift(xb, jitter, generator)
             xb, yb = xb.to(device), yb.to(device)
             with mixed:
@@ -141,6 +154,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
                 if teacher is not None:
                     with torch.no_grad():
                         tb = teacher(xb).float()
+                elif per_copy:
+                    tb = teacher_logits[epoch % copies.n, idx].float().to(device)
                 elif teacher_logits is not None:
                     tb = teacher_logits[idx].to(device)
                 logits = model(xb).float()

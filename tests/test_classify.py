@@ -39,11 +39,22 @@ def test_metrics_by_hand():
     assert m["f1"] == pytest.approx(0.5)  # positive class: tp=1, fp=1, fn=1
     perfect = ft.compute_metrics(EvalPrediction(predictions=np.array([[2.0, -1], [-3, 4.0]]),
                                                 label_ids=np.array([0, 1])))
-    assert perfect == {"accuracy": 1.0, "f1": 1.0}
+    assert perfect == {"accuracy": 1.0, "f1": 1.0, "macro_f1": 1.0}
     # three classes: macro F1 (class 2 never predicted -> its F1 is 0)
     assert ft.classification_metrics([0, 1, 1], [0, 1, 2])["f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
     with pytest.raises(ValueError, match="must match"):
         ft.classification_metrics([0, 1], [0, 1, 1])
+
+
+def test_macro_f1_punishes_ignoring_a_class_where_positive_f1_does_not():
+    labels = np.array([1] * 699 + [0] * 546)  # the cpu profile's test split: 699 positive, 546 negative
+    always_positive = ft.classification_metrics(np.ones_like(labels), labels)
+    assert always_positive["accuracy"] == pytest.approx(699 / 1245)
+    assert always_positive["f1"] == pytest.approx(2 * 699 / (2 * 699 + 546))  # 71.9 %: looks respectable
+    assert always_positive["macro_f1"] == pytest.approx(always_positive["f1"] / 2)  # class 0's F1 is 0
+    m = ft.classification_metrics([1, 1, 0, 0], [1, 0, 0, 1])
+    assert m["macro_f1"] == pytest.approx(0.5)
+    assert ft.class_f1([0, 0], [0, 0], 1) == 0.0  # never predicted, never present: 0, not nan
 
 
 def test_tokenize_truncates_and_drops_text(data):
@@ -111,6 +122,89 @@ def test_trainer_trains_logs_and_keeps_best(data, tokenizer, tmp_path):
     assert trainer.state.best_metric == pytest.approx(evals["eval_accuracy"].max())
 
 
+def test_without_progress_table_trains_and_evaluates_silently(data, tokenizer, tmp_path, capsys):
+    args = ft.training_arguments(SMOKE, tmp_path, learning_rate=1e-2, epochs=1, batch_size=3,
+                                 save_strategy="no", load_best_model_at_end=False)  # no checkpoint bars
+    trainer = ft.without_progress_table(ft.make_trainer(tiny_classifier(), args, tokenizer, data["train"],
+                                                        data["validation"]))
+    capsys.readouterr()
+    trainer.train()
+    metrics = trainer.evaluate(data["test"], metric_key_prefix="test")
+    out = capsys.readouterr()
+    assert out.out == "" and "%|" not in out.err  # no table, no bar, no printed logs
+    assert {"test_accuracy", "test_f1", "test_macro_f1"} <= set(metrics)
+    assert "eval_macro_f1" in ft.training_history(trainer)[1]
+
+
+def _runs(accuracies_by_way, n=200):
+    """(way, seed) -> predicted classes on n examples labelled 1, right on the first acc * n of them."""
+    return {(way, seed): np.r_[np.ones(round(a * n), int), np.zeros(n - round(a * n), int)]
+            for way, accs in accuracies_by_way.items() for seed, a in enumerate(accs)}
+
+
+def test_seed_table_gives_mean_and_std_per_way():
+    runs = _runs({"full": [0.90, 0.80], "scratch": [0.50, 0.50]})
+    table = ft.seed_table(runs, np.ones(200, int), {("full", 0): 0.7, ("full", 1): 0.9,
+                                                    ("scratch", 0): 0.5, ("scratch", 1): 0.5})
+    assert list(table.index) == ["full", "scratch"] and list(table["seeds"]) == [2, 2]
+    assert table.loc["full", "test acc %"] == pytest.approx(85.0)
+    assert table.loc["full", "acc ± std"] == pytest.approx(np.std([90, 80], ddof=1))
+    assert table.loc["full", "best validation acc %"] == pytest.approx(80.0)
+    assert table.loc["scratch", "acc ± std"] == 0.0
+    probabilities = {k: np.eye(2)[v] for k, v in runs.items()}  # probabilities give the same table
+    assert ft.seed_table(probabilities, np.ones(200, int)).loc["full", "test acc %"] == pytest.approx(85.0)
+    one_seed = ft.seed_table(_runs({"full": [0.9]}), np.ones(200, int))
+    assert np.isnan(one_seed.loc["full", "acc ± std"])
+
+
+def test_way_verdict_only_beyond_the_noise():
+    labels = np.ones(200, int)
+    clear = ft.compare_ways(_runs({"full": [0.90, 0.91], "scratch": [0.60, 0.62]}), labels, "full", "scratch")
+    assert clear["clear"] and clear["diff"] == pytest.approx(29.5) and clear["seeds"] == 2
+    assert clear["noise"] == max(clear["std_a"], clear["std_b"], clear["test_se"])
+    spread = _runs({"full": [0.90, 0.70], "scratch": [0.80, 0.78]})  # +1 point, seeds 14 points apart
+    assert ft.compare_ways(spread, labels, "full", "scratch")["clear"] is False
+    assert "within the noise" in ft.way_verdict(spread, labels, "full", "scratch")
+    assert "scratch is ahead" in ft.way_verdict(_runs({"full": [0.5, 0.5], "scratch": [0.9, 0.9]}), labels,
+                                                "full", "scratch")
+    single = _runs({"full": [0.95], "scratch": [0.5]})
+    assert ft.compare_ways(single, labels, "full", "scratch")["clear"] is None
+    assert "no verdict" in ft.way_verdict(single, labels, "full", "scratch")
+
+
+def test_learning_curves_legend_hides_no_curve():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    log = pd.DataFrame({"epoch": [0.5, 1, 1.5, 2], "loss": [0.7, 0.5, 0.4, 0.3]})
+    evals = pd.DataFrame({"epoch": [0, 1, 2], "eval_accuracy": [0.5, 0.7, 0.8]})
+    axes = kd.plots.plot_learning_curves({f"way {i}, a long descriptive name": (log, evals) for i in range(3)},
+                                         title="three runs")
+    fig = axes[0].figure
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert all(not legend.overlaps(ax.get_tightbbox(renderer)) for ax in axes)
+    assert all(ax.get_xlabel() and ax.get_ylabel() and ax.get_title() for ax in axes)
+    assert "(%)" in axes[1].get_ylabel()
+
+
+def test_seed_scores_plot_shows_every_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    scores = ft.seed_scores({**_runs({"full": [0.9, 0.8], "scratch": [0.6, 0.7]}), ("majority", 0): np.ones(200, int)},
+                            np.r_[np.ones(150, int), np.zeros(50, int)])
+    assert list(scores.columns[:2]) == ["way", "seed"] and len(scores) == 5
+    assert scores.loc[4, "test macro-F1 %"] == pytest.approx(scores.loc[4, "positive-class F1 %"] / 2)
+    axes = kd.plots.plot_seed_scores(scores, title="runs")
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["full", "scratch", "majority"]
+    assert all(ax.get_ylabel().endswith("(%)") and ax.get_title() for ax in axes)
+    dots = [c for c in axes[0].collections if isinstance(c, matplotlib.collections.PathCollection)]
+    assert sum(len(c.get_offsets()) for c in dots) == 5  # one dot per run
+
+
 def test_make_classifier_ways():
     frozen = ft.make_classifier("frozen", SMOKE)
     trainable, total = ft.trainable_parameters(frozen)
@@ -176,6 +270,15 @@ def test_teacher_folder_changes_with_any_setting_that_builds_it(monkeypatch, tmp
     folders = {ft.sentiment_teacher_dir(p) for p in (SMOKE, longer, reseeded)}
     assert len(folders) == 3
     assert ft.sentiment_teacher_dir(SMOKE) == ft.sentiment_teacher_dir(dataclasses.replace(SMOKE))  # stable
+    # the comparison's other seeds never touch the teacher: adding one keeps notebook 04's teacher
+    more_seeds = dataclasses.replace(SMOKE, finetune=dataclasses.replace(SMOKE.finetune, seeds=(0, 1, 2, 3)))
+    assert ft.sentiment_teacher_dir(more_seeds) == ft.sentiment_teacher_dir(SMOKE)
+
+
+def test_the_comparison_starts_with_the_teachers_seed():
+    for name in kd.profiles.PROFILE_NAMES:
+        p = kd.get_profile(name)
+        assert p.finetune.seeds[0] == p.seed and len(set(p.finetune.seeds)) == len(p.finetune.seeds)
 
 
 def test_teacher_loads_from_cache(monkeypatch, tmp_path, tokenizer):

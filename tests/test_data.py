@@ -105,3 +105,11 @@ def test_torchvision_reads_the_course_mnist_offline(tmp_path, monkeypatch):
     assert torch.allclose(test[123][0], x_ours[123], atol=1e-6)
     assert len(datasets.MNIST(root=root, train=True, download=False)) == 60_000
     assert kd.data.mnist_root() == root  # written once, then reused
+
+
+def test_spanish_or_portuguese_finds_the_strays_and_keeps_english():
+    from kdcourse.data import spanish_or_portuguese
+
+    texts = ["Es una de las mejores comedias del año.", "Um filme com uma ótima história para toda a família.",
+             "A film of the year, and one of the best comedies in a decade.", "De Niro is great."]
+    assert spanish_or_portuguese(texts) == texts[:2]

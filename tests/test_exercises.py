@@ -60,3 +60,87 @@ def test_other_hints():
     assert ex.check_distilbert_layers((0, 2, 4, 7, 9, 11))  # what the released extraction script copies
     assert not ex.check_distilbert_layers((1, 3, 5, 7, 9, 11))
     assert not ex.check_gap_closed(lambda a, d, t: (a - d) / a)
+
+
+def test_new_self_checks_pass_the_reference_and_name_the_mistake():
+    import torch
+    from kdcourse import distillation_loss
+
+    assert ex.check_majority_baseline(sol.majority_baseline)
+    assert "TEST labels" in repr(ex.check_majority_baseline(lambda tr, te: sol.majority_baseline(te, te)))
+    assert "percentage" in repr(ex.check_majority_baseline(lambda tr, te: 100 * sol.majority_baseline(tr, te)))
+
+    assert ex.check_cached_compute_loss(sol.cached_compute_loss)
+
+    def first_rows(student, inputs, cache, T, alpha):
+        inputs = dict(inputs)
+        inputs.pop("kd_index")
+        labels = inputs.pop("labels")
+        return distillation_loss(student(**inputs).logits, cache[:len(labels)], labels, T, alpha)
+
+    def keeps_idx(student, inputs, cache, T, alpha):
+        return distillation_loss(student(**inputs).logits, cache[inputs["kd_index"]], inputs["labels"], T, alpha)
+
+    assert "inputs['kd_index']" in repr(ex.check_cached_compute_loss(first_rows))
+    assert "pop" in repr(ex.check_cached_compute_loss(keeps_idx))
+
+    assert ex.check_distillation_step(sol.distillation_step)
+
+    def train_mode_teacher(student, teacher, x, y, optimizer, T, alpha):
+        with torch.no_grad():
+            t = teacher(x)  # dropout still on
+        loss = distillation_loss(student(x), t, y, T, alpha)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+        return loss.item()
+
+    def no_zero_grad(student, teacher, x, y, optimizer, T, alpha):
+        teacher.eval()
+        with torch.no_grad():
+            t = teacher(x)
+        loss = distillation_loss(student(x), t, y, T, alpha)
+        loss.backward(); optimizer.step()
+        return loss.item()
+
+    def teacher_with_grad(student, teacher, x, y, optimizer, T, alpha):
+        teacher.eval()
+        loss = distillation_loss(student(x), teacher(x), y, T, alpha)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+        return loss.item()
+
+    assert "teacher.eval()" in repr(ex.check_distillation_step(train_mode_teacher))
+    assert "zero_grad" in repr(ex.check_distillation_step(no_zero_grad))
+    assert "no_grad" in repr(ex.check_distillation_step(teacher_with_grad))
+
+
+def test_macro_f1_check_passes_the_reference_and_names_the_mistake():
+    def f1_of(c):
+        def fn(logits, labels):
+            p = logits.argmax(-1)
+            tp, wrong = np.sum((p == c) & (labels == c)), np.sum((p == c) != (labels == c))
+            return 2 * tp / (2 * tp + wrong)
+        return fn
+
+    def weighted(logits, labels):
+        return sum(f1_of(c)(logits, labels) * np.mean(labels == c) for c in range(logits.shape[-1]))
+
+    def two_classes(logits, labels):
+        return float(np.mean([f1_of(c)(logits, labels) for c in (0, 1)]))
+
+    def nan_for_unpredicted(logits, labels):
+        p, f1s = logits.argmax(-1), []
+        for c in range(logits.shape[-1]):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                precision = np.sum((p == c) & (labels == c)) / np.sum(p == c)
+                recall = np.sum((p == c) & (labels == c)) / np.sum(labels == c)
+                f1s.append(2 * precision * recall / (precision + recall))
+        return float(np.mean(f1s))
+
+    assert ex.check_macro_f1(sol.macro_f1)
+    assert "no answer yet" in repr(ex.check_macro_f1(None))
+    assert "positive class" in repr(ex.check_macro_f1(f1_of(1)))
+    assert "micro-F1" in repr(ex.check_macro_f1(lambda l, y: float(np.mean(l.argmax(-1) == y))))
+    assert "percentage" in repr(ex.check_macro_f1(lambda l, y: 100 * sol.macro_f1(l, y)))
+    assert "not nan" in repr(ex.check_macro_f1(nan_for_unpredicted))
+    assert "more classes" in repr(ex.check_macro_f1(two_classes))
+    assert "weighted" in repr(ex.check_macro_f1(weighted))
+    assert "average over classes" in repr(ex.check_macro_f1(lambda l, y: sol.macro_f1(l, y) + 0.05))

@@ -141,3 +141,85 @@ def test_fill_mask_and_continue_text(tok, small):
     assert a == kd.lm.continue_text(gpt, tok, "the state of", 5, sample=True, seed=1)
     with pytest.raises(TypeError, match="BertForMaskedLM"):
         lm.mlm_loss(gpt, None, None, torch.zeros(1, 1, dtype=torch.long))
+
+
+def test_random_init_control_is_the_encoder_architecture_with_random_weights(tok):
+    p = kd.get_profile("smoke")
+    pretrained, _ = kd.lm.load_encoder_with_mlm_head(p)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    control = kd.lm.random_encoder_with_mlm_head(p)
+    assert torch.equal(torch.rand(3), expected)  # built under its own seed: no hidden reseeding
+    shape = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+             "max_position_embeddings", "hidden_act", "layer_norm_eps")
+    assert all(getattr(control.config, k) == getattr(pretrained.config, k) for k in shape)
+    assert control.num_parameters() == pretrained.num_parameters()  # same size: only the weights differ
+    query = lambda m: m.bert.encoder.layer[0].attention.self.query.weight  # noqa: E731
+    assert not torch.allclose(query(control), query(pretrained))
+    assert torch.equal(query(control), query(kd.lm.random_encoder_with_mlm_head(p)))  # same seed, same weights
+    assert not control.training
+
+
+def test_teacher_and_control_share_one_recipe_and_one_scoring(tok):
+    p = kd.get_profile("smoke")
+    small = dataclasses.replace(p, pretrain=dataclasses.replace(p.pretrain, head_sequences=8, steps=4, batch_size=4,
+                                                                eval_every=2))
+    eval_data = kd.lm.fixed_masked_set(kd.lm.pack_blocks(TEXTS, tok, small.pretrain.max_length), tok, seed=0)
+    control = kd.lm.random_init_control(small, tok, eval_data=eval_data)
+    _, teacher = kd.lm.build_mlm_teacher(small, tok, eval_data=eval_data, save=False)
+    assert control["head_sequences"] == teacher["settings"]["head_sequences"] == 8
+    assert len(control["loss"]) == len(teacher["loss"]) == 4 and control["eval_step"] == teacher["eval_step"]
+    scored = int((eval_data["labels"] != -100).sum())
+    for key in ("heldout_before", "heldout"):  # the same held-out masked tokens for both
+        assert control[key]["masked_tokens"] == teacher[key]["masked_tokens"] == scored
+    assert control["parameters"] == kd.lm.load_encoder_with_mlm_head(small)[0].num_parameters()
+    assert control["heldout"] != teacher["heldout"]  # different weights, different scores
+
+
+def test_mlm_results_table_lines_up_models_scored_on_the_same_tokens():
+    a = {"top1": 0.125, "top5": 0.25, "perplexity": 512.0, "masked_tokens": 80}
+    table = kd.lm.mlm_results_table({"tiny BERT": a, "MiniLM random weights": dict(a, top1=0.05)})
+    lines = table.splitlines()
+    assert len(lines) == 3 and "80 held-out masked tokens" in lines[0]
+    assert "12.5%" in lines[1] and "5.0%" in lines[2] and "512.0" in lines[1]
+    with pytest.raises(ValueError, match="same fixed masked set"):
+        kd.lm.mlm_results_table({"a": a, "b": dict(a, masked_tokens=81)})
+
+
+def test_word_order_test_scores_each_sentence_and_its_shuffle(tok, small, capsys):
+    gpt = kd.lm.tiny_gpt(tok, small)
+    sentences = ["the state of the union is strong .", "we must balance the budget ."]
+    order = kd.lm.word_order_test(gpt, tok, sentences, seed=3)
+    assert order["real"][0] == pytest.approx(kd.lm.sentence_perplexity(gpt, tok, sentences[0])["perplexity"])
+    shuffled = kd.lm.sentence_perplexity(gpt, tok, kd.lm.shuffle_words(sentences[1], seed=4))["perplexity"]
+    assert order["shuffled"][1] == pytest.approx(shuffled)  # sentence i is shuffled with seed + i
+    assert order["wins"] == sum(r < s for r, s in zip(order["real"], order["shuffled"]))
+    ratios = [s / r for r, s in zip(order["real"], order["shuffled"])]
+    assert order["ratio"] == pytest.approx((ratios[0] * ratios[1]) ** 0.5)  # the geometric mean
+    assert sentences[0] in capsys.readouterr().out
+
+
+def test_notebook_01_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = {"eligible": 1000, "selected": 150, "masked": 120, "random": 15, "kept": 15}
+    assert kd.plots.plot_masking_counts(counts).get_title().startswith("The 80/10/10 rule counted over 1,000")
+    kd.plots.plot_word_order({"real": [10.0, 20.0], "shuffled": [100.0, 90.0]}, title="order")
+    r = {"top1": 0.1, "top5": 0.2}
+    ax = kd.plots.plot_masked_accuracy({"a": r, "b": r, "c": r}, title="accuracy")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    plt.close("all")
+
+
+def test_mlm_head_scores_do_not_depend_on_the_evaluation_batch(tok):
+    # the control is scored in smaller batches than the teacher (memory): the same scores
+    model = _tiny_pretrained_like(tok)
+    encoded = kd.lm.encode_masked(model, kd.lm.fixed_masked_set(kd.lm.pack_blocks(TEXTS, tok, 16), tok, seed=0))
+    whole, chunked = kd.lm.evaluate_mlm_head(model, encoded), kd.lm.evaluate_mlm_head(model, encoded, batch_size=7)
+    assert whole["masked_tokens"] == chunked["masked_tokens"] > 7
+    assert whole["top1"] == chunked["top1"] and whole["top5"] == chunked["top5"]
+    assert whole["loss"] == pytest.approx(chunked["loss"], rel=1e-5)

@@ -77,3 +77,17 @@ def evaluate_clm(model, blocks: torch.Tensor, batch_size: int = 32) -> dict[str,
             n += count
     loss = total / n
     return {"loss": loss, "perplexity": math.exp(loss), "tokens": n}
+
+
+def mlm_results_table(results: dict[str, dict]) -> str:
+    """One line per model (name -> `evaluate_mlm`-style dict): top-1, top-5 and perplexity on the same
+    held-out masked tokens, as printed text. Taught in notebook 01, section 5."""
+    n = {r["masked_tokens"] for r in results.values()}
+    if len(n) != 1:
+        raise ValueError(f"The models were scored on different numbers of masked tokens ({sorted(n)}): "
+                         f"score every model on the same fixed masked set (kd.lm.fixed_masked_set).")
+    width = max(len(name) for name in results) + 2
+    lines = [f"{'':{width}s}{'top-1':>7s} {'top-5':>7s} {'perplexity':>11s}   ({n.pop():,} held-out masked tokens)"]
+    lines += [f"{name:{width}s}{r['top1']:7.1%} {r['top5']:7.1%} {r['perplexity']:11,.1f}"
+              for name, r in results.items()]
+    return "\n".join(lines)

@@ -10,6 +10,7 @@ a new teacher instead of reusing a stale one. `load_mlm_teacher(profile)` loads 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..loop import eval_mode, model_device
 from ..data import load_corpus
 from ..models import load_encoder, load_tokenizer, quiet_loading
 from ..profiles import Profile, active_profile
+from ..seed import seeded
 from .blocks import fixed_masked_set, pack_blocks, random_batches
 from .metrics import mlm_scores
 from .pretrain import train_steps
@@ -79,12 +81,14 @@ def evaluate_mlm_head(model, encoded: dict, batch_size: int = 2048) -> dict[str,
 
 
 def train_mlm_head(model, train_encoded: dict, steps: int, batch_size: int, learning_rate: float,
-                   eval_encoded: dict | None = None, eval_every: int = 50, seed: int = 0) -> dict:
+                   eval_encoded: dict | None = None, eval_every: int = 50, seed: int = 0,
+                   eval_batch_size: int = 2048) -> dict:
     """Train only the MLM head on cached encoder states (see `encode_masked`).
 
     Same budget as `train_mlm`: `steps` optimizer steps, each on the masked tokens of `batch_size`
     sequences. The cache holds fewer distinct sequences than the from-scratch model sees, so the
-    head revisits them: a handicap for the pretrained side, not an advantage.
+    head revisits them: a handicap for the pretrained side, not an advantage. `eval_batch_size` only
+    bounds the memory of the held-out scoring (its logits are [eval_batch_size, vocab]).
     """
     freeze_all_but_mlm_head(model)
     num_sequences = int(train_encoded["sequence"].max()) + 1
@@ -98,7 +102,8 @@ def train_mlm_head(model, train_encoded: dict, steps: int, batch_size: int, lear
         logits = mlm_logits(model, train_encoded["hidden"][chosen].to(device))
         return F.cross_entropy(logits, train_encoded["labels"][chosen].to(device))
 
-    evaluate = (lambda: evaluate_mlm_head(model, eval_encoded)) if eval_encoded is not None else None
+    evaluate = ((lambda: evaluate_mlm_head(model, eval_encoded, eval_batch_size)) if eval_encoded is not None
+                else None)
     return train_steps(model, step_loss, steps, learning_rate, evaluate, eval_every, seed,
                        "MLM head on frozen encoder")
 
@@ -128,37 +133,81 @@ def mlm_teacher_dir(profile: Profile | None = None) -> Path:
     return cache_dir() / settings_key(f"mlm_teacher_{p.name}", teacher_settings(p))
 
 
-def build_mlm_teacher(profile: Profile | None = None, tokenizer=None, eval_data: dict | None = None,
-                      save: bool = True):
-    """Train an MLM head on top of the frozen pretrained encoder and save the result.
+def train_head_on_frozen_encoder(model, profile: Profile | None = None, tokenizer=None,
+                                 eval_data: dict | None = None, eval_batch_size: int = 2048) -> dict:
+    """Encode `head_sequences` training blocks once with the frozen encoder of `model` (one fixed masking),
+    then train only its MLM head for the tiny BERT's budget: `steps` steps of `batch_size` blocks.
 
-    Budget (profile.pretrain): `steps` steps of `batch_size` sequences, the same as the tiny
-    from-scratch BERT, drawn from `head_sequences` training blocks of the course corpus with one
-    fixed masking. Saved with save_pretrained to `mlm_teacher_dir(profile)` unless save=False.
-    Returns (model, history); history also holds the final held-out metrics when eval_data is given.
+    The one recipe behind the MLM teacher and its random-weight control, so the two differ in their
+    weights alone. Returns the history; with eval_data it also holds the held-out metrics before
+    ('heldout_before', the untrained head) and after ('heldout') training. Taught in notebook 01, section 5.
     """
     p = profile or active_profile()
     c = p.pretrain
     tokenizer = tokenizer or load_tokenizer(p)
-    model, missing = load_encoder_with_mlm_head(p)
-    model.to(dev.device())
     blocks = pack_blocks(load_corpus("train", p), tokenizer, c.max_length, kind="mlm")
     g = torch.Generator().manual_seed(p.seed)  # which blocks the head sees
     chosen = torch.randperm(len(blocks), generator=g)[: c.head_sequences]
     train_encoded = encode_masked(model, fixed_masked_set(blocks[chosen], tokenizer, seed=p.seed + 1),
                                   desc="encoding training blocks")
     eval_encoded = encode_masked(model, eval_data, desc="encoding held-out blocks") if eval_data else None
-    before = evaluate_mlm_head(model, eval_encoded) if eval_encoded is not None else None
+    before = evaluate_mlm_head(model, eval_encoded, eval_batch_size) if eval_encoded is not None else None
     history = train_mlm_head(model, train_encoded, c.steps, c.batch_size, c.head_learning_rate,
-                             eval_encoded, c.eval_every, seed=p.seed)
-    history["newly_initialised"] = missing
-    history["settings"] = {"profile": p.name, "head_sequences": len(chosen), **teacher_settings(p)}
+                             eval_encoded, c.eval_every, seed=p.seed, eval_batch_size=eval_batch_size)
+    history["head_sequences"] = len(chosen)
     if eval_encoded is not None:
         history["heldout_before"] = before  # the untrained (random) head: the floor to beat
-        history["heldout"] = evaluate_mlm_head(model, eval_encoded)
+        history["heldout"] = evaluate_mlm_head(model, eval_encoded, eval_batch_size)
+    return history
+
+
+def build_mlm_teacher(profile: Profile | None = None, tokenizer=None, eval_data: dict | None = None,
+                      save: bool = True):
+    """Train an MLM head on top of the frozen pretrained encoder and save the result.
+
+    Budget (profile.pretrain): `steps` steps of `batch_size` sequences, the same as the tiny
+    from-scratch BERT, drawn from `head_sequences` training blocks of the course corpus with one
+    fixed masking (`train_head_on_frozen_encoder`). Saved with save_pretrained to
+    `mlm_teacher_dir(profile)` unless save=False.
+    Returns (model, history); history also holds the final held-out metrics when eval_data is given.
+    """
+    p = profile or active_profile()
+    tokenizer = tokenizer or load_tokenizer(p)
+    model, missing = load_encoder_with_mlm_head(p)
+    model.to(dev.device())
+    history = train_head_on_frozen_encoder(model, p, tokenizer, eval_data)
+    history["newly_initialised"] = missing
+    history["settings"] = {"profile": p.name, "head_sequences": history.pop("head_sequences"), **teacher_settings(p)}
     if save:
         save_mlm_teacher(model, tokenizer, history, p)
     return model, history
+
+
+def random_encoder_with_mlm_head(profile: Profile | None = None, seed: int | None = None):
+    """The encoder's architecture (its very config) with random weights and a random MLM head, in eval mode:
+    the control of section 5, as large as the pretrained encoder, nothing learnt. Taught in notebook 01, section 5."""
+    from transformers import AutoConfig, AutoModelForMaskedLM
+
+    from ..models import encoder_source
+
+    p = profile or active_profile()
+    with quiet_loading():
+        config = AutoConfig.from_pretrained(encoder_source(p))
+    with seeded(p.seed if seed is None else seed):  # its own seed: the caller's random state is left alone
+        model = AutoModelForMaskedLM.from_config(config)
+    return model.to(dev.device()).eval()
+
+
+def random_init_control(profile: Profile | None = None, tokenizer=None, eval_data: dict | None = None) -> dict:
+    """The teacher's recipe (`train_head_on_frozen_encoder`) on a random-weight copy of its encoder: its history
+    (with 'parameters'), the model freed. Separates pretraining from size. Taught in notebook 01, section 5."""
+    model = random_encoder_with_mlm_head(profile)
+    # the same scorer on the same tokens, in smaller batches: it runs while the teacher still holds memory
+    history = train_head_on_frozen_encoder(model, profile, tokenizer, eval_data, eval_batch_size=512)
+    history["parameters"] = model.num_parameters()
+    del model
+    gc.collect()  # only its numbers are needed: give its memory back before the next cells
+    return history
 
 
 def save_mlm_teacher(model, tokenizer, history: dict, profile: Profile | None = None) -> Path:

@@ -2,7 +2,8 @@
 
 - `mask_tokens` builds an MLM training example with BERT's 80/10/10 rule (Devlin et al., 2019).
 - `next_token_log_probs`, `causal_lm_log_likelihood` and `causal_lm_loss` compute the causal-LM
-  objective  log P(x) = sum_i log P(x_i | x_<i)  by hand from a model's logits.
+  objective  sum_{i>=2} log P(x_i | x_<i) = log P(x_2..x_T | x_1)  by hand from a model's logits
+  (the first token has nothing before it, so it is not scored: log P(x) would add log P(x_1)).
 - `attention_pattern` gives the bidirectional (BERT) and causal (GPT) attention masks as matrices.
 
 Everything here works on tensors, so the notebook can check it against the library's own numbers.
@@ -147,7 +148,8 @@ def next_token_log_probs(logits: torch.Tensor, input_ids: torch.Tensor,
 
 def causal_lm_log_likelihood(logits: torch.Tensor, input_ids: torch.Tensor,
                              attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """sum_i log P(x_i | x_<i) for each sequence: a tensor [B] (nats; the first token is not scored)."""
+    """sum_{i>=2} log P(x_i | x_<i) = log P(x_2..x_T | x_1) for each sequence: a tensor [B] in nats.
+    The first token is not scored (nothing predicts it), so this is log P(x) minus log P(x_1)."""
     picked, _ = next_token_log_probs(logits, input_ids, attention_mask)
     return picked.sum(dim=1)
 

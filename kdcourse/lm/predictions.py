@@ -1,5 +1,5 @@
 """Looking at what a language model predicts: the top tokens for a [MASK], a continuation of a prompt,
-and the perplexity of one sentence, the probes of notebook 01.
+the perplexity of one sentence, and of the same words shuffled: the probes of notebook 01.
 """
 from __future__ import annotations
 
@@ -79,3 +79,17 @@ def shuffle_words(text: str, seed: int = 0) -> str:
     words = text.split()
     random.Random(seed).shuffle(words)
     return " ".join(words)
+
+
+def word_order_test(model, tokenizer, sentences: list[str], seed: int = 0) -> dict:
+    """Perplexity of each sentence and of its words shuffled (seed + i), printed pair by pair: a model that
+    knew only word frequencies would score both alike. Taught in notebook 01, section 2."""
+    real, shuffled = [], []
+    for i, text in enumerate(sentences):
+        mixed = shuffle_words(text, seed=seed + i)
+        real.append(sentence_perplexity(model, tokenizer, text)["perplexity"])
+        shuffled.append(sentence_perplexity(model, tokenizer, mixed)["perplexity"])
+        print(f"{real[-1]:9.1f}  {text}\n{shuffled[-1]:9.1f}  {mixed}\n")
+    log_ratio = sum(math.log(s) - math.log(r) for r, s in zip(real, shuffled)) / len(sentences)
+    return {"real": real, "shuffled": shuffled, "wins": sum(r < s for r, s in zip(real, shuffled)),
+            "ratio": math.exp(log_ratio)}  # geometric mean of shuffled / real

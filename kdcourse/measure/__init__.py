@@ -6,8 +6,8 @@
     compare    a comparison-table row, and a paired verdict on "did distillation help?" with its noise
     onnx       the student exported to ONNX Runtime (fp32 and int8), measured like the others
 """
-from .accuracy import correct_predictions, evaluate_accuracy
-from .compare import compare_students, model_row, seed_verdict
+from .accuracy import agreement, correct_predictions, evaluate_accuracy, with_class_bias
+from .compare import compare_students, model_row, one_seed_verdict, seed_verdict
 from .size import count_parameters, quantize_int8, size_on_disk_mb
 from .speed import cpu_latency, gpu_throughput, latency_by_batch_size
 from .onnx import OnnxClassifier, export_onnx, quantize_onnx

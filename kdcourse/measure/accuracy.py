@@ -35,3 +35,23 @@ def correct_predictions(model: torch.nn.Module, dataset, data_collator, batch_si
 def evaluate_accuracy(model: torch.nn.Module, dataset, data_collator, batch_size: int = 64) -> float:
     """Accuracy of a sequence classifier on a tokenised dataset (eval mode: dropout off, no_grad)."""
     return float(correct_predictions(model, dataset, data_collator, batch_size).mean())
+
+
+def agreement(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> float:
+    """Top-1 fidelity: the share of examples where student and teacher predict the same class, right or
+    wrong (Stanton et al., 2021, "Does knowledge distillation really work?", measure it beside accuracy;
+    taught in notebook 03, section 7)."""
+    if student_logits.shape != teacher_logits.shape:
+        raise ValueError(f"logits of shapes {tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}: "
+                         f"compute both on the same examples, in the same order.")
+    return (student_logits.argmax(-1) == teacher_logits.argmax(-1)).float().mean().item()
+
+
+def with_class_bias(logits: torch.Tensor, labels: torch.Tensor, cls: int, delta: float) -> tuple[int, float]:
+    """Errors, and the share of class `cls` recognised, after adding `delta` to that class's logit: the same
+    as raising the bias of its output unit (Hinton et al.'s omitted-digit fix; notebook 03, section 9)."""
+    shifted = logits.clone()
+    shifted[:, cls] += delta
+    pred = shifted.argmax(1)
+    is_cls = labels == cls
+    return int((pred != labels).sum()), (pred[is_cls] == cls).float().mean().item()

@@ -3,6 +3,8 @@ distillation beat training alone given the seed-to-seed and test-set noise (note
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -111,3 +113,23 @@ def seed_verdict(alone, distilled, test_size: int | None = None, min_seeds: int 
     return (text + f" Seed-to-seed standard error of the mean difference: {c['seed_se']:.2f}; both together: "
             f"{c['total_se']:.2f}, so a clear win needs more than {2 * c['total_se']:.2f}. "
             f"Verdict: {_VERDICTS[c['verdict']]}")
+
+
+def one_seed_verdict(alone: int, distilled: int, teacher: int, spread: float) -> str:
+    """Distilled vs alone when each was trained ONCE, judged against `spread`, the seed-to-seed standard
+    deviation of one run's errors measured elsewhere: a difference of two single runs varies sqrt(2)
+    times more, and a clear verdict needs two of those. The teacher is judged first: it must be clearly
+    better than the student alone to have something to transfer (taught in notebook 03, section 8)."""
+    margin = 2 * math.sqrt(2) * spread
+    if alone - teacher <= margin:
+        return (f"The teacher ({teacher} errors) is not clearly better than the student alone ({alone}): the "
+                f"margin is under {margin:.0f} errors, the noise of two single runs, so it has little to transfer.")
+    head = f"The teacher ({teacher} errors) is clearly better than the student alone ({alone}). "
+    closed = 100 * (alone - distilled) / (alone - teacher)
+    if alone - distilled > margin:
+        return head + (f"Distillation helped beyond the noise ({margin:.0f} errors): {alone} -> {distilled}, "
+                       f"{closed:.0f} % of the gap closed.")
+    if distilled < alone:
+        return head + (f"The distilled student made fewer errors ({alone} -> {distilled}), but by less than "
+                       f"{margin:.0f}: within the noise of single runs, no verdict.")
+    return head + f"The distilled student did not improve on the student alone ({alone} -> {distilled})."

@@ -1,5 +1,6 @@
 """Figures of notebook 01 (pretraining objectives): attention masks, what 80/10/10 masking did,
-observed against expected counts, pretraining curves, per-token surprisal.
+observed against expected counts, pretraining curves, per-token surprisal, real against shuffled word
+order, masked-token accuracy side by side.
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import new_axes
+from .common import new_axes, plot_grouped_bars
 
 def plot_attention_patterns(tokens: Sequence[str], patterns: Mapping[str, object], title: str | None = None):
     """Side-by-side images of attention masks [query, key]: dark = may attend, light = blocked."""
@@ -109,5 +110,36 @@ def plot_token_surprisal(tokens: Sequence[str], nll: Sequence[float], title: str
     ax.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right", fontsize=9)
     ax.set(ylabel="-log P(token | prefix) (nats)", xlabel="predicted token", title=title)
     ax.grid(axis="y", alpha=0.3)
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_masking_counts(counts: Mapping[str, int], title: str | None = None):
+    """The 80/10/10 rule checked: the fractions `kd.lm.masking_counts` measured, next to 0.15, 0.8, 0.1, 0.1.
+    Taught in notebook 01, section 3."""
+    sel = counts["selected"]
+    return plot_observed_vs_expected(
+        ["selected\n/ eligible", "[MASK]\n/ selected", "random\n/ selected", "kept\n/ selected"],
+        [sel / counts["eligible"], counts["masked"] / sel, counts["random"] / sel, counts["kept"] / sel],
+        [0.15, 0.8, 0.1, 0.1], ylabel="fraction",
+        title=title or f"The 80/10/10 rule counted over {counts['eligible']:,} eligible tokens")
+
+
+def plot_word_order(order: Mapping[str, Sequence[float]], title: str):
+    """Perplexity of real sentences next to the same words shuffled (`kd.lm.word_order_test`), log scale.
+    Taught in notebook 01, section 2."""
+    return plot_grouped_bars([f"sentence {i + 1}" for i in range(len(order["real"]))],
+                             {"real word order": order["real"], "same words, shuffled": order["shuffled"]},
+                             ylabel="perplexity (log scale)", log=True, fmt="%.0f", title=title)
+
+
+def plot_masked_accuracy(results: Mapping[str, dict], title: str):
+    """Top-1 and top-5 accuracy on the same held-out masked tokens, one bar per model (name -> scores of
+    `kd.lm.evaluate_mlm`). Taught in notebook 01, section 5."""
+    _, ax = plt.subplots(figsize=(10, 4.2))
+    plot_grouped_bars(["top-1 accuracy", "top-5 accuracy"],
+                      {name: [100 * r["top1"], 100 * r["top5"]] for name, r in results.items()},
+                      ylabel="% of held-out masked tokens recovered", fmt="%.1f", title=title, ax=ax)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # long names: beside the bars
     ax.figure.tight_layout()
     return ax
