@@ -7,7 +7,7 @@
     device, seed         one device and precision rule; reproducible randomness     00, 02
     data                 MNIST, the speeches corpus, sentiment snippets             00
     lm/                  objectives, packed blocks, tiny LMs, metrics, pretraining,
-                         the MLM teacher, predictions                               01
+                         the MLM teacher, predictions; token-level distillation     01, 06
     classify             fine-tuning a sentiment classifier with the Trainer        02
     losses               soft targets (KL, T^2, batchmean), hidden-state cosine     03
     loop                 the training-loop core: step, warm-up, eval mode, steps    03

@@ -164,14 +164,16 @@ def _mnist_fits(p: Profile) -> list[Phase]:
     small = seeds * 2 * m.student_epochs * 2  # section 5's students and the tiny students
     sweep = 16 * m.sweep_epochs
     patient = seeds * 2 * m.patient_epochs
+    hinton = 2 * seeds + 2  # section 8: alone and distilled per seed, the CNN-taught student; section 9's student
     return [Phase("CNN teachers (course + GPU cell)", 2 * m.teacher_epochs * n * 3 * cnn,
                   batches(2 * m.teacher_epochs), size="small"),
             Phase("MLP students (section 5, tiny)", small * n * 3 * student, batches(small), size="small"),
             Phase("T x alpha sweep on validation", sweep * fit_n * 3 * student, batches(sweep, fit_n), size="small"),
             Phase("teacher labels the jittered copies", m.copies * fit_n * cnn, 0, size="small"),
             Phase("patient, consistent students", patient * fit_n * 3 * student, batches(patient, fit_n), size="small"),
-            Phase("Hinton's MLPs (teacher + 4 students)", (m.hinton_teacher_epochs + 4 * m.hinton_epochs) * n * 3 * mlp,
-                  batches(m.hinton_teacher_epochs + 4 * m.hinton_epochs), size="small")]
+            Phase(f"Hinton's MLPs (teacher + {hinton} students)",
+                  (m.hinton_teacher_epochs + hinton * m.hinton_epochs) * n * 3 * mlp,
+                  batches(m.hinton_teacher_epochs + hinton * m.hinton_epochs), size="small")]
 
 
 def _notebook_04(p: Profile) -> list[Phase]:
@@ -185,12 +187,21 @@ def _notebook_04(p: Profile) -> list[Phase]:
     c = p.pretrain
     general = d.general_steps * d.general_batch_size * c.max_length * (
         _per_token("encoder", p.encoder, c.max_length) + 3 * _per_token("encoder", p.encoder, c.max_length, layers=layers))
+    passes = 1 + d.transfer_copies  # section 6: the transfer set is this many times the training set
+    headline = [Phase("teacher logits on the transfer set", passes * train * teacher, 0),
+                *_fine_tune(p, 2 * len(d.seeds) * passes * d.epochs, train, student,
+                            "headline students (alone and distilled, the same steps)")]
+    few = [phase for n in d.few_labels for phase in (
+        *_fine_tune(p, d.few_label_epochs(n, f.batch_size), n * length, teacher, f"teacher on {n} labels"),
+        Phase(f"its logits on the training set ({n} labels)", train * teacher, 0),
+        *_fine_tune(p, 2 * len(d.seeds) * d.epochs, train, student, f"students with {n} labels (alone, distilled)"))]
     models = 5  # teacher, student, torch int8, ONNX Runtime fp32 and int8
     latency = models * ((d.latency_runs + 5) * length + (d.latency_runs // 3 + 5) * 32 * length)
     return [*_fine_tune(p, f.epochs, _sentiment_tokens(p, "train"), teacher, "the teacher (a fresh VM rebuilds it)"),
             *_mlm_teacher(p),
             Phase("teacher logits and evaluations", (train + 20 * _sentiment_tokens(p, "test")) * teacher, 0),
             *_fine_tune(p, runs * d.epochs, train, student, f"{runs} student runs"),
+            *headline, *few,
             Phase("general distillation (4 variants) + their fine-tuning",
                   4 * general + 4 * 3 * d.epochs * train * student,
                   4 * (d.general_steps + int(d.epochs * train / length / d.batch_size))),

@@ -375,3 +375,52 @@ def check_distillation_step(fn) -> Check:
         return Check(False, "the step used a gradient left over from the previous step: call "
                             "optimizer.zero_grad() before loss.backward().")
     return Check(False, "the student's new weights differ from one optimizer step on this loss.")
+
+
+# --- notebook 06: the masked token-level distillation loss of a causal LM -------------------------
+
+def check_token_kd_loss(fn) -> Check:
+    """Exercise: write `fn(student_logits, teacher_logits, attention_mask, T)`: T^2 * KL(teacher || student)
+    between next-token distributions, averaged over the real positions (the position and the token it
+    predicts both real). The hint recognises padding left in, the missing shift, a per-sequence mean,
+    'mean' over the vocabulary, the missing T^2 and the swapped direction."""
+    from .lm.token_distill import kl_from_log_probs, token_kd_loss
+
+    if (missing := _not_attempted(fn)) is not None:
+        return missing
+    g = torch.Generator().manual_seed(3)
+    s, t = 2 * torch.randn(3, 6, 7, generator=g), 3 * torch.randn(3, 6, 7, generator=g)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0]])  # right padding
+    for T in (1.0, 2.0):
+        got, error = _call(fn, s, t, mask, T)
+        if error is not None:
+            return error
+        if not torch.is_tensor(got) or got.numel() != 1:
+            return Check(False, "return one scalar tensor: the loss averaged over the real positions.")
+        want = token_kd_loss(s, t, mask, temperature=T)
+        if _close(got, want):
+            continue
+        kl = kl_from_log_probs(F.log_softmax(t / T, -1), F.log_softmax(s / T, -1))  # [3, 6], unshifted
+        shifted, real = kl[:, :-1], (mask[:, :-1] * mask[:, 1:]).bool()
+        if _close(got, shifted.mean() * T**2) or _close(got, kl.mean() * T**2):
+            return Check(False, "the padding positions are in your mean: average over the positions whose token "
+                                "and next token are both real (attention_mask at i and at i+1).")
+        if _close(got, kl[mask.bool()].mean() * T**2):
+            return Check(False, "the last real token of each sequence predicts padding: shift by one, keeping "
+                                "position i only when the token i+1 it predicts is real too.")
+        per_sequence = torch.stack([shifted[b][real[b]].mean() for b in range(len(s))]).mean() * T**2
+        if _close(got, per_sequence):
+            return Check(False, "you averaged each sequence, then the sequences: a short sequence then weighs as "
+                                "much as a long one. Sum over all real positions and divide by their number.")
+        if _close(got, want / s.shape[-1]):
+            return Check(False, "your loss is divided by the vocabulary size too: sum the KL over the vocabulary "
+                                "(the 'batchmean' rule), then average over positions.")
+        if T != 1 and _close(got, want / T**2):
+            return Check(False, f"at T={T:g} your loss is T^2 = {T**2:g} times too small: multiply by T**2.")
+        swapped = kl_from_log_probs(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1))[:, :-1]
+        if _close(got, swapped[real].mean() * T**2):
+            return Check(False, "that is the reverse KL(student || teacher); this exercise asks for the forward "
+                                "KL(teacher || student), the teacher's distribution as the target.")
+        return Check(False, f"at T={T:g} the value differs: log_softmax of both logits divided by T, the KL "
+                            "summed over the vocabulary, averaged over the real predicting positions, times T**2.")
+    return Check(True, "your masked token-level loss matches kd.lm.token_kd_loss at T=1 and T=2.")

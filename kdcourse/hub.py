@@ -1,7 +1,7 @@
 """The Hugging Face hub: is a repository reachable, from the network or from the local cache?
 
-The `gpu` profile loads bert-base-uncased, distilbert-base-uncased, gpt2 and GLUE SST-2 from the
-hub. `hub_has` says whether that can work right now: the file is already in the local cache (the
+The `gpu` profile loads bert-base-uncased, distilbert-base-uncased, gpt2, SmolLM2-360M-Instruct and
+GLUE SST-2 from the hub. `hub_has` says whether that can work right now: the file is already in the local cache (the
 only place looked at when HF_HUB_OFFLINE=1), or the hub answers within a few seconds.
 """
 from __future__ import annotations

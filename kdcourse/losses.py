@@ -44,7 +44,8 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     """alpha * soft_target_loss + (1 - alpha) * cross-entropy with the true labels.
 
     alpha = 1 learns from the teacher only, alpha = 0 from the labels only. Labels equal to -100
-    are ignored by the cross-entropy (as in Hugging Face models).
+    are ignored by the cross-entropy (as in Hugging Face models): unlabelled examples learn from the
+    teacher only, and a batch of nothing but those has the soft term alone.
     """
     if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
         raise ValueError(f"alpha must be in [0, 1] (the weight of the soft targets), got {alpha!r}.")
@@ -53,6 +54,8 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
         raise ValueError(f"labels {tuple(labels.shape)} must hold one class index per row of the student "
                          f"logits {tuple(student_logits.shape)}: pass the labels of the same batch.")
     soft = soft_target_loss(student_logits, teacher_logits, temperature)
+    if (labels == -100).all():  # only unlabelled rows (a transfer set): no hard term, rather than 0/0 = nan
+        return alpha * soft
     hard = F.cross_entropy(student_logits.reshape(-1, student_logits.shape[-1]), labels.reshape(-1),
                            ignore_index=-100)
     return alpha * soft + (1.0 - alpha) * hard

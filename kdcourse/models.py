@@ -83,10 +83,20 @@ def load_causal_lm(profile: Profile | None = None):
 
     The GGUF file is 4-bit quantised; transformers de-quantises it to float32 on load (about 20 s).
     """
+    return _load_causal_lm((profile or active_profile()).causal_lm)
+
+
+def load_lm_teacher(profile: Profile | None = None):
+    """Notebook 06's teacher and its tokenizer: SmolLM2-135M-Instruct offline, a larger SmolLM2 with the
+    same tokenizer in `gpu` (profile.lm_teacher), so that its students can be compared across profiles."""
+    return _load_causal_lm((profile or active_profile()).lm_teacher)
+
+
+def _load_causal_lm(hub_id: str):
+    """The causal LM `hub_id` ("offline": the packaged SmolLM2-135M GGUF) and its tokenizer, in eval mode."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    p = profile or active_profile()
-    source, gguf = _resolve(p.causal_lm, SMOLLM2)
+    source, gguf = _resolve(hub_id, SMOLLM2)
     extra = {"gguf_file": gguf} if gguf else {}
     tokenizer = AutoTokenizer.from_pretrained(source, **extra)
     model = AutoModelForCausalLM.from_pretrained(source, **extra)
@@ -94,12 +104,12 @@ def load_causal_lm(profile: Profile | None = None):
     return model, tokenizer
 
 
-OFFLINE_NAMES = {"encoder": "MiniLM", "causal_lm": "SmolLM2"}
+OFFLINE_NAMES = {"encoder": "MiniLM", "causal_lm": "SmolLM2", "lm_teacher": "SmolLM2-135M"}
 
 
 def asset_name(kind: str, profile: Profile | None = None) -> str:
-    """A short name for prose and plot labels: 'MiniLM' / 'SmolLM2' offline, else the hub id
-    ('bert-base-uncased', 'gpt2'). kind: 'encoder' or 'causal_lm'."""
+    """A short name for prose and plot labels: 'MiniLM' / 'SmolLM2' / 'SmolLM2-135M' offline, else the hub id
+    ('bert-base-uncased', 'gpt2'). kind: 'encoder', 'causal_lm' or 'lm_teacher'."""
     if kind not in OFFLINE_NAMES:
         raise ValueError(f"kind must be one of {tuple(OFFLINE_NAMES)}, got {kind!r}.")
     hub_id = getattr(profile or active_profile(), kind)

@@ -13,6 +13,7 @@ teacher) at `smoke` sizes, run in CI on tiny random models saved under the real 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -84,11 +85,43 @@ class DistillationConfig:
     general_learning_rate: float = 1e-4
     latency_runs: int = 30  # timed forward passes per latency measurement (batch 1; a third at batch 32)
     layer_stride: int = 2  # the student keeps teacher layers 0, stride, 2*stride, ... (DistilBERT: 2)
+    transfer_copies: int = 2  # augmented copies of each training snippet in the headline student's transfer set
+    few_labels: tuple[int, ...] = ()  # label budgets N of the few-label experiment
+    few_label_steps: int = 150  # optimizer steps (at least) of a teacher fine-tuned on N labels
+
+    def few_label_epochs(self, n: int, batch_size: int) -> int:
+        """Epochs over n labelled snippets that give a teacher at least `few_label_steps` steps: few labels
+        need many passes (250 snippets at batch 32 are 8 steps an epoch)."""
+        return max(1, math.ceil(self.few_label_steps * batch_size / n))
 
     def layers_of(self, teacher) -> tuple[int, ...]:
         """The teacher layers the student copies, from the teacher's depth: (0, 2, 4) of 6 layers,
         (0, 2, ..., 10) of bert-base's 12. Derived, never typed, so any teacher gets a valid student."""
         return tuple(range(0, teacher.config.num_hidden_layers, self.layer_stride))
+
+
+@dataclass(frozen=True)
+class LMDistillationConfig:
+    """Notebook 06: a causal LM (SmolLM2) distilled into a shallower copy of itself, token by token."""
+    student_layers: int  # teacher layers the student keeps, spread evenly, the first and the last included
+    block_size: int  # tokens per block of teacher-forced text
+    train_blocks: int  # training blocks drawn from the corpus; the teacher's top-k is cached once for each
+    eval_blocks: int  # held-out blocks, from the held-out speeches
+    steps: int  # optimizer steps of every student run: the same budget for every objective
+    batch_size: int  # blocks per step
+    learning_rate: float
+    temperature: float  # of the token-level KD loss (and of the cached teacher distribution)
+    top_k: int  # teacher log-probabilities stored per position, plus the tail mass
+    seeds: tuple[int, ...]  # seeds of the "plain vs distilled" comparison
+    generate_tokens: int = 32  # new tokens per continuation
+
+    def layers_of(self, teacher) -> tuple[int, ...]:
+        """The teacher layers the student copies, spread evenly from the first to the last: (0, 6, 12, 17, 23, 29)
+        of SmolLM2-135M's 30 layers for 6. Derived from the teacher's depth, so any teacher gets a valid student."""
+        n, m = teacher.config.num_hidden_layers, min(self.student_layers, teacher.config.num_hidden_layers)
+        if m == 1:
+            return (0,)
+        return tuple(round(i * (n - 1) / (m - 1)) for i in range(m))
 
 
 @dataclass(frozen=True)
@@ -99,18 +132,20 @@ class Profile:
     encoder: str  # hub id, or "offline" for the packaged all-MiniLM-L6-v2
     student_encoder: str  # hub id of a ready-made student ("" = build with make_student)
     causal_lm: str  # hub id, or "offline" for the packaged SmolLM2-135M
+    lm_teacher: str  # notebook 06's teacher: hub id of a SmolLM2 (same tokenizer), or "offline" (SmolLM2-135M)
     sentiment: str  # "sst2" (hub) or "rotten_tomatoes" (data/)
     mnist: MnistConfig
     pretrain: PretrainConfig
     finetune: FinetuneConfig
     distillation: DistillationConfig
+    lm_distillation: LMDistillationConfig
     conclusive: bool = True  # sizes large enough for the notebooks' verdicts (False: they say so instead)
     fallback: str = ""  # the profile used when a hub asset of this one is unreachable ("" = none)
     notes: tuple[str, ...] = field(default=())
 
     def hub_assets(self) -> list[tuple[str, str]]:
         """(repository id, 'model' or 'dataset') of everything this profile loads from the hub."""
-        models = [(r, "model") for r in (self.encoder, self.student_encoder, self.causal_lm)
+        models = [(r, "model") for r in (self.encoder, self.student_encoder, self.causal_lm, self.lm_teacher)
                   if r not in ("", "offline")]
         return models + ([(SST2_REPO, "dataset")] if self.sentiment == "sst2" else [])
 
@@ -128,6 +163,18 @@ class Profile:
         return "\n".join(lines)
 
 
+# Notebook 06's teacher in `gpu`: SmolLM2's 360M model, with the tokenizer of the packaged SmolLM2-135M.
+SMOLLM2_TEACHER = "HuggingFaceTB/SmolLM2-360M-Instruct"
+
+# Notebook 06 on a laptop. Measured on one thread: 1.7-1.9 s per student step (6 layers, 8 blocks of 64 tokens,
+# plain or from the stored top-k), the teacher's top-k cached at about 450 tokens per second. k = 256 keeps 92 % of
+# the teacher's probability at T = 1 in 0.5 % of the full fp32 logits' storage. steps=120 is still to be confirmed by
+# a full run: after 40 steps (one seed) the plain student led the distilled ones by 0.04 (full logits) to 0.12 (top-32)
+# nats of held-out loss, down from 0.07 to 0.17 at step 20.
+CPU_LM_DISTILLATION = LMDistillationConfig(student_layers=6, block_size=64, train_blocks=800, eval_blocks=128, steps=120,
+                                           batch_size=8, learning_rate=3e-4, temperature=1.0, top_k=256,
+                                           seeds=(0, 1, 2))
+
 PROFILES = {
     "smoke": Profile(
         name="smoke",
@@ -136,6 +183,7 @@ PROFILES = {
         encoder="offline",
         student_encoder="",
         causal_lm="offline",
+        lm_teacher="offline",
         sentiment="rotten_tomatoes",
         mnist=MnistConfig(train_size=2000, test_size=500, teacher_epochs=1, student_epochs=1,
                           sweep_epochs=1, hinton_epochs=1, hinton_teacher_epochs=1,
@@ -149,7 +197,11 @@ PROFILES = {
                                 lr_demo_size=64, seeds=(0, 1)),
         distillation=DistillationConfig(epochs=1, batch_size=16, learning_rate=1e-4,
                             temperature=2.0, alpha=0.5, general_steps=3, train_size=64, seeds=(0, 1),
-                            general_batch_size=4, latency_runs=5),
+                            general_batch_size=4, latency_runs=5, transfer_copies=1, few_labels=(16,),
+                            few_label_steps=2),
+        lm_distillation=LMDistillationConfig(student_layers=2, block_size=32, train_blocks=16, eval_blocks=4, steps=2,
+                                             batch_size=4, learning_rate=3e-4, temperature=1.0, top_k=8, seeds=(0, 1),
+                                             generate_tokens=8),
         conclusive=False,
     ),
     "cpu": Profile(
@@ -159,6 +211,7 @@ PROFILES = {
         encoder="offline",
         student_encoder="",
         causal_lm="offline",
+        lm_teacher="offline",
         sentiment="rotten_tomatoes",
         mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=5, student_epochs=15,
                           sweep_epochs=15, hinton_epochs=10, hinton_teacher_epochs=30,
@@ -171,7 +224,8 @@ PROFILES = {
                                 lr_demo_size=2000, seeds=(0, 1, 2)),
         distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4,
                             temperature=2.0, alpha=0.5, general_steps=100, train_size=None, seeds=(0, 1, 2),
-                            general_batch_size=16, latency_runs=30),
+                            general_batch_size=16, latency_runs=30, few_labels=(250, 1000)),
+        lm_distillation=CPU_LM_DISTILLATION,
     ),
     "gpu": Profile(
         name="gpu",
@@ -181,6 +235,7 @@ PROFILES = {
         encoder="bert-base-uncased",
         student_encoder="distilbert-base-uncased",
         causal_lm="gpt2",
+        lm_teacher=SMOLLM2_TEACHER,
         sentiment="sst2",
         mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=20,
                           sweep_epochs=20, hinton_epochs=30, hinton_teacher_epochs=60,
@@ -194,8 +249,12 @@ PROFILES = {
                                 batch_size=32, learning_rate=2e-5, head_learning_rate=1e-2,
                                 lr_demo_size=4000, seeds=(0,)),  # a second seed would overrun a T4 session
         distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=5e-5, temperature=2.0, alpha=0.5,
-                            general_steps=300, train_size=20_000, seeds=(0, 1, 2), general_batch_size=32,
-                            latency_runs=30),
+                            general_steps=300, train_size=10_000, seeds=(0, 1, 2), general_batch_size=32,
+                            latency_runs=30, transfer_copies=1, few_labels=(250,)),  # a T4 in < 30 min (kd.budget)
+        # a 32-layer, 960-wide teacher; 8 of its layers make a student about SmolLM2-135M's size
+        lm_distillation=LMDistillationConfig(student_layers=8, block_size=128, train_blocks=4000, eval_blocks=256,
+                                             steps=500, batch_size=16, learning_rate=2e-4, temperature=1.0, top_k=256,
+                                             seeds=(0, 1, 2), generate_tokens=64),
         fallback="gpu-offline",
     ),
 }
@@ -206,12 +265,13 @@ PROFILES = {
 PROFILES["gpu-offline"] = dataclasses.replace(
     PROFILES["gpu"], name="gpu-offline",
     description="A CUDA GPU without the hub: the offline assets of the cpu profile, at sizes a GPU runs in minutes.",
-    encoder="offline", student_encoder="", causal_lm="offline", sentiment="rotten_tomatoes", fallback="",
+    encoder="offline", student_encoder="", causal_lm="offline", lm_teacher="offline", sentiment="rotten_tomatoes",
+    fallback="",
     finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=3, batch_size=32,
                             learning_rate=1e-4, head_learning_rate=1e-2, lr_demo_size=2000, seeds=(0, 1, 2)),
     distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
                                     general_steps=1000, train_size=None, seeds=(0, 1, 2), general_batch_size=32,
-                                    latency_runs=30))
+                                    latency_runs=30, few_labels=(250, 1000)))
 
 # The gpu code path (hub ids, a 12-layer teacher, SST-2) at smoke sizes, on tiny random models saved under
 # those ids: CI rehearses the gpu profile offline with it.
@@ -219,7 +279,8 @@ PROFILES["rehearsal"] = dataclasses.replace(
     PROFILES["smoke"], name="rehearsal",
     description="CI: the gpu profile's code path (hub ids, 12-layer teacher) on tiny random models saved "
                 "under those ids (python -m kdcourse.rehearsal); numbers mean nothing.",
-    encoder="bert-base-uncased", student_encoder="distilbert-base-uncased", causal_lm="gpt2", sentiment="sst2")
+    encoder="bert-base-uncased", student_encoder="distilbert-base-uncased", causal_lm="gpt2",
+    lm_teacher=SMOLLM2_TEACHER, sentiment="sst2")
 
 
 def default_profile_name() -> str:

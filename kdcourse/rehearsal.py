@@ -1,10 +1,11 @@
 """A rehearsal of the `gpu` profile with no network: a Hugging Face hub cache filled by the course.
 
-The `gpu` profile loads bert-base-uncased, distilbert-base-uncased, gpt2 and GLUE SST-2 from the
-hub. This module writes stand-ins for all four into a folder laid out like the hub cache, under the
-real hub ids, so the gpu code path runs offline. The weights are random and the "SST-2" sentences
-are the course's Rotten Tomatoes snippets: the rehearsal proves the code runs (and times it with
-`--size full`), never what accuracy it reaches.
+The `gpu` profile loads bert-base-uncased, distilbert-base-uncased, gpt2, SmolLM2-360M-Instruct
+(notebook 06's teacher) and GLUE SST-2 from the hub. This module writes stand-ins for all five into a
+folder laid out like the hub cache, under the real hub ids, so the gpu code path runs offline. The
+weights are random and the "SST-2" sentences are the course's Rotten Tomatoes snippets: the rehearsal
+proves the code runs (and times it with `--size full`), never what accuracy it reaches. SmolLM2's
+stand-in gets the real SmolLM2 tokenizer, read from the packaged SmolLM2-135M GGUF file.
 
     python -m kdcourse.rehearsal --output /tmp/hf/hub --size tiny
     HF_HUB_OFFLINE=1 HF_HOME=/tmp/hf KDCOURSE_PROFILE=gpu python ...   # the cache is HF_HOME/hub
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .assets import MINILM, package_file
+from .assets import MINILM, SMOLLM2, package_file
 from .hub import SST2_FILES, SST2_REPO
+from .profiles import SMOLLM2_TEACHER
 
-HUB_IDS = ("bert-base-uncased", "distilbert-base-uncased", "gpt2", SST2_REPO)
+HUB_IDS = ("bert-base-uncased", "distilbert-base-uncased", "gpt2", SMOLLM2_TEACHER, SST2_REPO)
 SIZES = ("tiny", "full")
 EOS = "<|endoftext|>"  # gpt2's one special token: beginning, end and unknown; gpt2 has no pad token
 
@@ -89,6 +91,43 @@ def gpt2_config(size: str, tokenizer):
     width = {"n_embd": 32, "n_head": 2} if size == "tiny" else {}  # defaults: gpt2, 768 wide, 12 heads
     return GPT2Config(vocab_size=len(tokenizer), n_layer=12, n_positions=1024, bos_token_id=eos,
                       eos_token_id=eos, **width)
+
+
+def smollm2_config(size: str, tokenizer):
+    """SmolLM2-360M's configuration (32 layers, 960 wide, grouped-query attention, tied embeddings) over
+    SmolLM2's 49,152-token vocabulary; `tiny` keeps the 32 layers but makes them 32 wide."""
+    from transformers import LlamaConfig
+
+    ids = dict(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+               pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, num_hidden_layers=32,
+               max_position_embeddings=8192, rope_theta=100_000.0, rms_norm_eps=1e-5)
+    if size == "full":
+        return LlamaConfig(hidden_size=960, intermediate_size=2560, num_attention_heads=15, num_key_value_heads=5, **ids)
+    return LlamaConfig(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_key_value_heads=2, **ids)
+
+
+def smollm2_tokenizer():
+    """SmolLM2's tokenizer (shared by the 135M and 360M models), read from the packaged SmolLM2-135M GGUF."""
+    from transformers import AutoTokenizer
+
+    gguf = package_file(SMOLLM2)
+    return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+
+
+def write_smollm2(cache: Path, size: str) -> Path:
+    """A random 32-layer SmolLM2-360M-Instruct and SmolLM2's real tokenizer, saved under its hub id.
+
+    Loads as `AutoModelForCausalLM` / `AutoTokenizer.from_pretrained(SMOLLM2_TEACHER)`."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    tokenizer = smollm2_tokenizer()
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(smollm2_config(size, tokenizer))
+    snapshot = snapshot_dir(cache, SMOLLM2_TEACHER, size)
+    model.save_pretrained(snapshot)
+    tokenizer.save_pretrained(snapshot)
+    return snapshot
 
 
 def write_encoder(cache: Path, repo_id: str, size: str) -> Path:
@@ -179,11 +218,12 @@ def build(output: str | Path, size: str = "tiny") -> Path:
     writers = {"bert-base-uncased": lambda: write_encoder(cache, "bert-base-uncased", size),
                "distilbert-base-uncased": lambda: write_encoder(cache, "distilbert-base-uncased", size),
                "gpt2": lambda: write_gpt2(cache, size),
+               SMOLLM2_TEACHER: lambda: write_smollm2(cache, size),
                SST2_REPO: lambda: write_sst2(cache, size)}
     for repo_id in HUB_IDS:
         start = time.perf_counter()
         snapshot = writers[repo_id]()
-        print(f"wrote {repo_id:24s} ({size}) in {time.perf_counter() - start:5.1f} s: {snapshot}")
+        print(f"wrote {repo_id:36s} ({size}) in {time.perf_counter() - start:5.1f} s: {snapshot}")
     return cache
 
 

@@ -69,3 +69,11 @@ def distillation_step(student, teacher, x, y, optimizer, T, alpha):  # notebook 
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+def token_kd_loss(student_logits, teacher_logits, attention_mask, T):  # notebook 06
+    log_p_student = F.log_softmax(student_logits[:, :-1] / T, dim=-1)  # position i predicts token i+1
+    log_p_teacher = F.log_softmax(teacher_logits[:, :-1] / T, dim=-1)
+    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(-1)  # KL(teacher || student) per position
+    real = (attention_mask[:, :-1] * attention_mask[:, 1:]).bool()  # the position and its next token are real
+    return kl[real].mean() * T**2

@@ -37,3 +37,12 @@ def test_unknown_names_are_refused():
         budget.seconds([], "TPU")
     with pytest.raises(ValueError, match="No workload"):
         budget.phases("99_missing.ipynb", kd.get_profile("gpu"))
+
+
+def test_notebook_04_pays_for_its_transfer_set_and_label_budgets():
+    gpu = kd.get_profile("gpu")
+    nb = "04_bert_to_distilbert.ipynb"
+    more = {"transfer_copies": gpu.distillation.transfer_copies + 2, "few_labels": (*gpu.distillation.few_labels, 1000)}
+    for field, value in more.items():
+        bigger = dataclasses.replace(gpu, distillation=dataclasses.replace(gpu.distillation, **{field: value}))
+        assert budget.seconds(budget.phases(nb, bigger)) > budget.seconds(budget.phases(nb, gpu)) + 60, field

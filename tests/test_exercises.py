@@ -144,3 +144,34 @@ def test_macro_f1_check_passes_the_reference_and_names_the_mistake():
     assert "more classes" in repr(ex.check_macro_f1(two_classes))
     assert "weighted" in repr(ex.check_macro_f1(weighted))
     assert "average over classes" in repr(ex.check_macro_f1(lambda l, y: sol.macro_f1(l, y) + 0.05))
+
+
+def test_token_kd_loss_check_passes_the_reference_and_names_the_mistake():
+    import torch
+
+    assert ex.check_token_kd_loss(sol.token_kd_loss)
+
+    def kl(s, t, T):
+        return (F.softmax(t / T, -1) * (F.log_softmax(t / T, -1) - F.log_softmax(s / T, -1))).sum(-1)
+
+    def padding_in(s, t, mask, T):
+        return kl(s, t, T)[:, :-1].mean() * T**2
+
+    def unshifted(s, t, mask, T):
+        return kl(s, t, T)[mask.bool()].mean() * T**2
+
+    def per_sequence(s, t, mask, T):
+        real = (mask[:, :-1] * mask[:, 1:]).bool()
+        return torch.stack([kl(s, t, T)[b, :-1][real[b]].mean() for b in range(len(s))]).mean() * T**2
+
+    def no_t_squared(s, t, mask, T):
+        return sol.token_kd_loss(s, t, mask, T) / T**2
+
+    def reverse(s, t, mask, T):
+        return sol.token_kd_loss(t, s, mask, T)
+
+    assert "padding" in repr(ex.check_token_kd_loss(padding_in))
+    assert "shift by one" in repr(ex.check_token_kd_loss(unshifted))
+    assert "each sequence" in repr(ex.check_token_kd_loss(per_sequence))
+    assert "T**2" in repr(ex.check_token_kd_loss(no_t_squared))
+    assert "reverse" in repr(ex.check_token_kd_loss(reverse))

@@ -105,3 +105,16 @@ def test_hidden_cosine_loss_is_zero_for_same_direction_and_ignores_padding():
     noisy[:, -1] = -h[:, -1]  # only the padding positions disagree
     assert hidden_cosine_loss(noisy, h, mask).item() < 1e-6
     assert hidden_cosine_loss(noisy, h).item() > 0.4
+
+
+def test_unlabelled_rows_learn_from_the_teacher_only():
+    # label -100 = no label (a transfer set): the hard term uses the labelled rows, and a batch with
+    # none of them is the soft term alone instead of 0/0 = nan
+    g = torch.Generator().manual_seed(1)
+    s, t = torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g)
+    labels = torch.tensor([2, -100, 0, -100])
+    soft = soft_target_loss(s, t, temperature=2.0)
+    hard = F.cross_entropy(s[[0, 2]], labels[[0, 2]])
+    torch.testing.assert_close(distillation_loss(s, t, labels, temperature=2.0, alpha=0.3), 0.3 * soft + 0.7 * hard)
+    none = distillation_loss(s, t, torch.full((4,), -100), temperature=2.0, alpha=0.3)
+    torch.testing.assert_close(none, 0.3 * soft)

@@ -84,3 +84,36 @@ def test_no_gpu_size_larger_than_the_corpus():
         test = kd.lm.pack_blocks(kd.load_corpus("test", kd.get_profile(name)), tok, c.max_length)
         assert c.head_sequences <= len(train) and c.eval_sequences <= len(test), name
         assert c.steps * c.batch_size <= 10 * len(train), f"{name}: more than 10 passes over the corpus"
+
+
+def test_lm_distillation_teacher_and_fallback(monkeypatch, tmp_path):
+    gpu = kd.get_profile("gpu")
+    assert gpu.lm_teacher == "HuggingFaceTB/SmolLM2-360M-Instruct" and (gpu.lm_teacher, "model") in gpu.hub_assets()
+    assert kd.get_profile("cpu").lm_teacher == kd.get_profile("smoke").lm_teacher == "offline"
+    assert kd.get_profile("rehearsal").lm_teacher == gpu.lm_teacher  # the gpu path, rehearsed on a tiny model
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # nothing cached, offline: gpu becomes gpu-offline
+    assert profiles.resolve(gpu).lm_teacher == "offline"
+
+
+def test_lm_distillation_student_layers_are_spread_over_the_teacher():
+    class SmolLM2:
+        class config:
+            num_hidden_layers = 30
+    assert kd.get_profile("cpu").lm_distillation.layers_of(SmolLM2) == (0, 6, 12, 17, 23, 29)
+    assert kd.get_profile("smoke").lm_distillation.layers_of(SmolLM2) == (0, 29)
+    assert len(kd.get_profile("gpu").lm_distillation.layers_of(SmolLM2)) == 8
+
+
+def test_lm_distillation_sizes_fit_the_corpus():
+    from kdcourse.rehearsal import smollm2_tokenizer
+
+    tok = smollm2_tokenizer()
+    for name in ("smoke", "cpu", "gpu"):
+        p = kd.get_profile(name)
+        c = p.lm_distillation
+        train = kd.lm.pack_blocks(kd.load_corpus("train", p), tok, c.block_size, kind="clm")
+        test = kd.lm.pack_blocks(kd.load_corpus("test", p), tok, c.block_size, kind="clm")
+        assert c.train_blocks <= len(train) and c.eval_blocks <= len(test), name
+        assert len(c.seeds) >= (3 if p.conclusive else 1), name
+        top_k_bytes = c.top_k * (2 + 2) + 4  # fp16 values, uint16 ids, one fp32 tail per position
+        assert top_k_bytes <= 0.05 * len(tok) * 2, f"{name}: top-k above 5 % of the full fp16 logits' storage"

@@ -2,13 +2,14 @@
 import pytest
 import torch
 
-from kdcourse.profiles import PROFILES
+from kdcourse.profiles import PROFILES, SMOLLM2_TEACHER
 from kdcourse.rehearsal import (EOS, HUB_IDS, SST2_REPO, bert_config, build, commit_hash, distilbert_config,
-                                gpt2_config, main, wordpiece_vocab)
+                                gpt2_config, main, smollm2_config, smollm2_tokenizer, wordpiece_vocab)
 
 MODELS = [("bert-base-uncased", "AutoModelForMaskedLM", 12),
           ("distilbert-base-uncased", "AutoModelForMaskedLM", 6),
-          ("gpt2", "AutoModelForCausalLM", 12)]
+          ("gpt2", "AutoModelForCausalLM", 12),
+          (SMOLLM2_TEACHER, "AutoModelForCausalLM", 32)]
 
 
 def offline(cache) -> dict:
@@ -20,7 +21,7 @@ def hub_ids_named_by_profiles() -> set[str]:
     """Every hub id any profile asks for: models by field, GLUE SST-2 when sentiment is 'sst2'."""
     named = set()
     for p in PROFILES.values():
-        named |= {getattr(p, f, "") for f in ("encoder", "student_encoder", "causal_lm")}
+        named |= {getattr(p, f, "") for f in ("encoder", "student_encoder", "causal_lm", "lm_teacher")}
         if getattr(p, "sentiment", "") == "sst2":
             named.add(SST2_REPO)
     return named - {"offline", ""}
@@ -114,3 +115,18 @@ def test_unknown_size_names_the_choices(tmp_path):
     with pytest.raises(SystemExit):
         main(["--output", str(tmp_path), "--size", "huge"])
     assert not any(tmp_path.iterdir())
+
+
+def test_smollm2_stand_in_has_the_real_smollm2_tokenizer(rehearsal_cache):
+    from transformers import AutoConfig, AutoTokenizer
+
+    rehearsed = AutoTokenizer.from_pretrained(SMOLLM2_TEACHER, **offline(rehearsal_cache))
+    packaged = smollm2_tokenizer()  # the tokenizer of the offline SmolLM2-135M: notebook 06's students share it
+    assert len(rehearsed) == len(packaged) == 49_152
+    text = "The state of the Union is strong, ünïcödé too."
+    assert rehearsed(text)["input_ids"] == packaged(text)["input_ids"]
+    config = AutoConfig.from_pretrained(SMOLLM2_TEACHER, **offline(rehearsal_cache))
+    assert config.architectures == ["LlamaForCausalLM"] and config.tie_word_embeddings
+    full = smollm2_config("full", packaged)
+    assert (full.hidden_size, full.num_hidden_layers, full.num_attention_heads, full.num_key_value_heads,
+            full.intermediate_size, full.vocab_size) == (960, 32, 15, 5, 2560, 49_152)

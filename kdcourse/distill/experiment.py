@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from transformers import Trainer
 
-from ..classify import empty_run_dir, make_collator, training_arguments
+from ..classify import empty_run_dir, make_collator, training_arguments, without_progress_table
 from ..profiles import active_profile
 from ..seed import set_seed
 from .trainer import DistillationTrainer
@@ -14,7 +14,7 @@ from .trainer import DistillationTrainer
 
 def train_student(student, train_dataset, tokenizer, profile=None, seed: int | None = None, teacher=None,
                   teacher_logits: torch.Tensor | None = None, alpha_cos: float = 0.0, name: str = "student",
-                  **overrides):
+                  progress: bool = True, **overrides):
     """Train one student with the profile's budget (`profile.distillation`) and return its Trainer.
 
     teacher=None: the student learns from the labels alone (a plain `transformers.Trainer`,
@@ -22,6 +22,8 @@ def train_student(student, train_dataset, tokenizer, profile=None, seed: int | N
     plus `alpha_cos` for the hidden-state cosine. Every student gets the same data, batch size,
     epochs, schedule and (per seed) the same batch order, so only the training signal differs.
     No evaluation during training: the notebook measures every student on the test split afterwards.
+    `progress=False` trains without the Trainer's progress table (a loop of runs shows one bar instead);
+    `overrides` (e.g. epochs=3) go to `training_arguments`.
     """
     p = profile or active_profile()
     d = p.distillation
@@ -38,6 +40,8 @@ def train_student(student, train_dataset, tokenizer, profile=None, seed: int | N
     else:
         trainer = DistillationTrainer(**common, teacher_model=teacher, temperature=d.temperature, alpha=d.alpha,
                                       alpha_cos=alpha_cos, teacher_logits=teacher_logits)
+    if not progress:
+        without_progress_table(trainer)
     trainer.train()
     trainer.model.eval()
     return trainer

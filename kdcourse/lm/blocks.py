@@ -14,8 +14,9 @@ from .objectives import mask_tokens
 def pack_blocks(texts: list[str], tokenizer, block_size: int, kind: str = "mlm") -> torch.Tensor:
     """Tokenise passages and cut the token stream into blocks of exactly `block_size` ids.
 
-    Passages are joined with [SEP] as an end-of-passage marker, so no token is wasted on padding
-    (the way RoBERTa and GPT pack their pretraining text). kind='mlm' wraps each block as
+    Passages are joined with [SEP] as an end-of-passage marker (the end-of-text token of a tokenizer
+    without [SEP], such as SmolLM2's), so no token is wasted on padding (the way RoBERTa and GPT pack
+    their pretraining text). kind='mlm' wraps each block as
     [CLS] ... [SEP] like BERT's inputs; kind='clm' keeps plain tokens. The last partial block is dropped.
     Returns a LongTensor [num_blocks, block_size].
     """
@@ -28,10 +29,13 @@ def pack_blocks(texts: list[str], tokenizer, block_size: int, kind: str = "mlm")
         raise ValueError("No texts to pack: pass a non-empty list of strings, e.g. kd.load_corpus('train').")
     with quiet_loading():  # the whole corpus is longer than 512 tokens; that is fine here
         pieces = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    separator = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    if separator is None:
+        raise ValueError("The tokenizer has neither [SEP] nor an end-of-text token to mark where a passage ends.")
     stream = []
     for ids in pieces:
         stream.extend(ids)
-        stream.append(tokenizer.sep_token_id)
+        stream.append(separator)
     n = len(stream) // inner
     if n == 0:
         raise ValueError(f"The texts hold {len(stream)} tokens: too few for one block of {inner}.")

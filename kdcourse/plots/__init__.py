@@ -4,11 +4,11 @@
     lm         attention masks, masking, pretraining curves, token surprisal, word order (notebook 01)
     classify   snippet lengths, learning curves, test scores over seeds (notebook 02)
     mnist      training curves, digits, soft targets by temperature (notebook 03)
-    distill    accuracy against latency, general-distillation losses (notebook 04)
+    distill    accuracy against latency, accuracy against labels, general-distillation losses (notebook 04)
 """
 from .classify import plot_learning_curves, plot_length_histogram, plot_seed_scores
 from .common import plot_grouped_bars, plot_heatmap, plot_lines, plot_mean_std
-from .distill import plot_accuracy_vs_latency, plot_general_distillation
+from .distill import plot_accuracy_vs_latency, plot_few_labels, plot_general_distillation
 from .lm import (plot_attention_patterns, plot_masked_accuracy, plot_masking, plot_masking_counts,
                  plot_observed_vs_expected, plot_pretraining_curves, plot_token_surprisal, plot_word_order)
 from .mnist import plot_history, plot_images, plot_soft_targets

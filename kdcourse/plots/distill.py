@@ -60,3 +60,26 @@ def plot_general_distillation(history: Mapping, window: int = 5, title: str | No
     fig.suptitle(title or f"General distillation: the three loss terms (thin: per step; thick: {window}-step mean)")
     fig.tight_layout()
     return axes
+
+
+def plot_few_labels(sizes: Sequence[int], curves: Mapping[str, Sequence[Sequence[float]]], title: str | None = None,
+                    all_label: str = "all", ax=None):
+    """Test accuracy against the number of labelled examples N (log scale), one line per model, each point
+    the mean over seeds with ±1 std (a single value: no bar). `curves[name][i]` holds the accuracies (%) at
+    `sizes[i]`. The last size is labelled `all_label` on the axis when it is the whole training set."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.5))
+    for i, (name, points) in enumerate(curves.items()):
+        means = [float(np.mean(p)) for p in points]
+        stds = [float(np.std(p, ddof=1)) if len(p) > 1 else 0.0 for p in points]
+        ax.errorbar(sizes, means, yerr=stds, marker="*" if i == 0 else "o", markersize=12 if i == 0 else 7,
+                    capsize=4, linewidth=2, color=f"C{i}", label=name, alpha=0.9)
+    ax.set_xscale("log")
+    ax.set_xticks(list(sizes))
+    ax.set_xticklabels([f"{n:,}" for n in sizes[:-1]] + [f"{sizes[-1]:,}\n({all_label})"])
+    ax.minorticks_off()
+    ax.set(xlabel="labelled training snippets N (log scale)", ylabel="test accuracy (%)",
+           title=title or "Accuracy against the number of labels")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    return ax

@@ -1,0 +1,70 @@
+"""Transfer sets: the examples a student learns from when the teacher, not a label, gives the answer
+(notebook 04, sections 6 and 7).
+
+A label costs a human; a soft label costs one teacher forward pass. Distillation can therefore learn
+from examples nobody labelled: the unlabelled part of a training set, or new examples made from the
+labelled ones. Both get the label UNLABELLED (-100, the value Hugging Face models and
+`F.cross_entropy` ignore), so only the soft-target term of the loss sees them.
+
+    hide_labels     keep the labels of n examples, hide the rest (a few-label experiment)
+    augment_text    Tang et al. (2019)'s rules: mask words, or keep a short n-gram
+    augmented_set   the originals plus augmented copies, the copies unlabelled
+"""
+from __future__ import annotations
+
+import numpy as np
+
+UNLABELLED = -100  # ignored by F.cross_entropy(ignore_index=-100) and by Hugging Face models
+
+
+def hide_labels(dataset, n: int, seed: int = 0, label_column: str = "label"):
+    """(the dataset with all but n labels hidden, the n labelled rows alone).
+
+    The n rows are drawn at random (seeded), balanced by nothing: a labelling budget picks
+    examples, not classes. Every row stays in the first dataset, in its place, so an index column
+    added before still points at the same example; hidden labels are UNLABELLED.
+    """
+    if not 0 < n <= len(dataset):
+        raise ValueError(f"n must be between 1 and the {len(dataset)} rows of the dataset, got {n}.")
+    keep = np.sort(np.random.default_rng(seed).choice(len(dataset), size=n, replace=False))
+    kept = np.zeros(len(dataset), dtype=bool)
+    kept[keep] = True
+    labels = np.asarray(dataset[label_column])
+    hidden = np.where(kept, labels, UNLABELLED).tolist()
+    partly = dataset.remove_columns(label_column).add_column(label_column, hidden)  # plain integers
+    return partly, dataset.select(keep.tolist())
+
+
+def augment_text(text: str, rng: np.random.Generator, mask_token: str, p_mask: float = 0.1,
+                 p_ngram: float = 0.25, max_n: int = 5) -> str:
+    """One augmented copy of `text` by Tang et al. (2019, "Distilling task-specific knowledge from BERT
+    into simple neural networks", section 3.3): with probability p_ngram keep only a random n-gram of
+    1 to max_n words; otherwise replace each word by the mask token with probability p_mask.
+
+    The copy may no longer carry the original's sentiment ("the film" alone carries none), which is
+    why it gets no label: the teacher says what it thinks of it, uncertainty included.
+    """
+    words = text.split()
+    if not words:
+        return text
+    if rng.random() < p_ngram:
+        n = int(rng.integers(1, max_n + 1))
+        start = int(rng.integers(0, max(len(words) - n, 0) + 1))
+        return " ".join(words[start:start + n])
+    return " ".join(mask_token if rng.random() < p_mask else w for w in words)
+
+
+def augmented_set(dataset, copies: int, mask_token: str, seed: int = 0, text_column: str = "text",
+                  label_column: str = "label"):
+    """The rows of `dataset` followed by `copies` augmented copies of each text (augment_text, seeded),
+    labelled UNLABELLED. Tokenise the result and add an index column before caching teacher logits."""
+    import datasets
+
+    if copies < 0:
+        raise ValueError(f"copies must be >= 0, got {copies}.")
+    rng = np.random.default_rng(seed)
+    texts = [augment_text(t, rng, mask_token) for _ in range(copies) for t in dataset[text_column]]
+    extra = datasets.Dataset.from_dict({text_column: texts, label_column: [UNLABELLED] * len(texts)})
+    originals = dataset.select_columns([text_column, label_column])
+    originals = originals.cast(extra.features) if originals.features != extra.features else originals
+    return datasets.concatenate_datasets([originals, extra])

@@ -1,0 +1,67 @@
+"""Transfer sets (kdcourse.distill.transfer): hidden labels stay in place, augmentation follows its rules."""
+import datasets
+import numpy as np
+import pytest
+
+from kdcourse.distill import UNLABELLED, add_index_column, augment_text, augmented_set, hide_labels
+
+
+def _data(n=20):
+    return datasets.Dataset.from_dict({"text": [f"snippet number {i} is quite good" for i in range(n)],
+                                       "label": [i % 2 for i in range(n)]})
+
+
+def test_hide_labels_keeps_n_labels_in_place_and_is_seeded():
+    data = add_index_column(_data())
+    partly, labelled = hide_labels(data, 5, seed=3)
+    labels = np.array(partly["label"])
+    assert (labels != UNLABELLED).sum() == 5 and len(partly) == len(data) and len(labelled) == 5
+    kept = np.flatnonzero(labels != UNLABELLED)
+    assert partly["kd_index"] == data["kd_index"]  # every row where it was
+    assert labels[kept].tolist() == [i % 2 for i in kept] == labelled["label"]
+    assert hide_labels(data, 5, seed=3)[1]["kd_index"] == labelled["kd_index"]
+    assert hide_labels(data, 5, seed=4)[1]["kd_index"] != labelled["kd_index"]
+
+
+@pytest.mark.parametrize("n", [0, 21])
+def test_hide_labels_rejects_impossible_sizes(n):
+    with pytest.raises(ValueError, match="between 1 and the 20 rows"):
+        hide_labels(_data(), n)
+
+
+def test_augment_text_masks_words_or_keeps_a_short_ngram():
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    rng = np.random.default_rng(0)
+    copies = [augment_text(text, rng, "[MASK]") for _ in range(400)]
+    ngrams = [c for c in copies if "[MASK]" not in c and c != text and len(c.split()) <= 5]
+    masked = [c for c in copies if len(c.split()) == 12]
+    assert all(c in text for c in ngrams)  # a contiguous piece of the original
+    assert 0.15 < len(ngrams) / len(copies) < 0.35  # p_ngram = 0.25
+    share = np.mean([w == "[MASK]" for c in masked for w in c.split()])
+    assert 0.06 < share < 0.14  # p_mask = 0.1
+    assert len(ngrams) + len(masked) == len(copies)
+
+
+def test_augmented_set_appends_unlabelled_copies_after_the_originals():
+    data = _data(6)
+    out = augmented_set(data, 2, "[MASK]", seed=0)
+    assert len(out) == 18 and out["text"][:6] == data["text"] and out["label"][:6] == data["label"]
+    assert set(out["label"][6:]) == {UNLABELLED}
+    assert augmented_set(data, 2, "[MASK]", seed=0)["text"] == out["text"]
+    with pytest.raises(ValueError, match="copies"):
+        augmented_set(data, -1, "[MASK]")
+
+
+def test_few_labels_plot_has_one_line_per_model_with_mean_and_std():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import kdcourse as kd
+
+    curves = {"teacher": [[70.0], [80.0], [85.0]], "alone": [[60, 62, 64], [75, 75, 76], [81, 81, 82]]}
+    ax = kd.plots.plot_few_labels([250, 1000, 10200], curves, title="labels")
+    data_lines = [c.lines[0] for c in ax.containers]  # one errorbar container per model
+    assert [c.get_label() for c in ax.containers] == ["teacher", "alone"]
+    np.testing.assert_allclose([np.asarray(l.get_ydata(), float) for l in data_lines], [[70, 80, 85], [62, 75 + 1 / 3, 81 + 1 / 3]])
+    assert ax.get_xscale() == "log" and ax.get_title() == "labels" and "(%)" in ax.get_ylabel()
+    assert ax.get_xticklabels()[-1].get_text() == "10,200\n(all)"
