@@ -191,10 +191,11 @@ def _notebook_04(p: Profile) -> list[Phase]:
     headline = [Phase("teacher logits on the transfer set", passes * train * teacher, 0),
                 *_fine_tune(p, 2 * len(d.seeds) * passes * d.epochs, train, student,
                             "headline students (alone and distilled, the same steps)")]
+    pool = train if d.few_label_pool is None else min(d.few_label_pool * length, train)
     few = [phase for n in d.few_labels for phase in (
         *_fine_tune(p, d.few_label_epochs(n, f.batch_size), n * length, teacher, f"teacher on {n} labels"),
-        Phase(f"its logits on the training set ({n} labels)", train * teacher, 0),
-        *_fine_tune(p, 2 * len(d.seeds) * d.epochs, train, student, f"students with {n} labels (alone, distilled)"))]
+        Phase(f"its logits on the training pool ({n} labels)", pool * teacher, 0),
+        *_fine_tune(p, 2 * len(d.seeds) * d.epochs, pool, student, f"students with {n} labels (alone, distilled)"))]
     models = 5  # teacher, student, torch int8, ONNX Runtime fp32 and int8
     latency = models * ((d.latency_runs + 5) * length + (d.latency_runs // 3 + 5) * 32 * length)
     return [*_fine_tune(p, f.epochs, _sentiment_tokens(p, "train"), teacher, "the teacher (a fresh VM rebuilds it)"),
@@ -202,9 +203,9 @@ def _notebook_04(p: Profile) -> list[Phase]:
             Phase("teacher logits and evaluations", (train + 20 * _sentiment_tokens(p, "test")) * teacher, 0),
             *_fine_tune(p, runs * d.epochs, train, student, f"{runs} student runs"),
             *headline, *few,
-            Phase("general distillation (4 variants) + their fine-tuning",
-                  4 * general + 4 * 3 * d.epochs * train * student,
-                  4 * (d.general_steps + int(d.epochs * train / length / d.batch_size))),
+            Phase("general distillation (2 variants) + their fine-tuning",
+                  2 * general + 2 * 3 * d.epochs * train * student,
+                  2 * (d.general_steps + int(d.epochs * train / length / d.batch_size))),
             Phase("CPU: int8 and ONNX students evaluated, latency of 5 models",
                   latency * (teacher + student) / 2 + 3 * _sentiment_tokens(p, "test") * student, 0, on="cpu")]
 

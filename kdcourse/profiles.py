@@ -88,6 +88,7 @@ class DistillationConfig:
     transfer_copies: int = 2  # augmented copies of each training snippet in the headline student's transfer set
     few_labels: tuple[int, ...] = ()  # label budgets N of the few-label experiment
     few_label_steps: int = 150  # optimizer steps (at least) of a teacher fine-tuned on N labels
+    few_label_pool: int | None = None  # training snippets of the few-label students: N labelled, the rest not (None: all)
 
     def few_label_epochs(self, n: int, batch_size: int) -> int:
         """Epochs over n labelled snippets that give a teacher at least `few_label_steps` steps: few labels
@@ -224,7 +225,8 @@ PROFILES = {
                                 lr_demo_size=2000, seeds=(0, 1, 2)),
         distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4,
                             temperature=2.0, alpha=0.5, general_steps=100, train_size=None, seeds=(0, 1, 2),
-                            general_batch_size=16, latency_runs=30, few_labels=(250, 1000)),
+                            general_batch_size=16, latency_runs=30, transfer_copies=1, few_labels=(250, 1000),
+                            few_label_steps=120, few_label_pool=4000),  # < 40 min on 2 cores (kd.budget)
         lm_distillation=CPU_LM_DISTILLATION,
     ),
     "gpu": Profile(

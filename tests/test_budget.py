@@ -46,3 +46,11 @@ def test_notebook_04_pays_for_its_transfer_set_and_label_budgets():
     for field, value in more.items():
         bigger = dataclasses.replace(gpu, distillation=dataclasses.replace(gpu.distillation, **{field: value}))
         assert budget.seconds(budget.phases(nb, bigger)) > budget.seconds(budget.phases(nb, gpu)) + 60, field
+
+
+def test_notebook_04_few_label_pool_sets_the_cost_of_the_label_budgets():
+    cpu = kd.get_profile("cpu")
+    nb = "04_bert_to_distilbert.ipynb"
+    everything = dataclasses.replace(cpu, distillation=dataclasses.replace(cpu.distillation, few_label_pool=None))
+    assert cpu.distillation.few_label_pool is not None
+    assert budget.seconds(budget.phases(nb, cpu)) < budget.seconds(budget.phases(nb, everything)) - 60

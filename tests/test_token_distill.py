@@ -269,6 +269,10 @@ def test_evaluate_next_token_perplexity_and_agreement(teacher_and_blocks):
         want = kd.lm.causal_lm_loss(teacher(input_ids=blocks).logits, blocks).item()
     assert result["loss"] == pytest.approx(want, rel=1e-5) and result["perplexity"] == pytest.approx(math.exp(want))
     assert result["tokens"] == 24 * 15
+    with torch.no_grad():  # the mean entropy over the predicting positions (the last position predicts nothing)
+        log_p = torch.log_softmax(teacher(input_ids=blocks).logits[:, :-1], dim=-1)
+    assert result["entropy"] == pytest.approx(float(-(log_p.exp() * log_p).sum(-1).mean()), rel=1e-5)
+    assert 0 < result["entropy"] < math.log(teacher.config.vocab_size)
     other = evaluate_next_token(tiny_llama(seed=5, tie_word_embeddings=False), blocks, cache)
     assert other["agreement"] < 0.5
 

@@ -350,14 +350,15 @@ def teacher_generations(teacher, prompts: torch.Tensor, new_tokens: int, seed: i
 @torch.no_grad()
 def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK | None = None,
                         batch_size: int = 16) -> dict[str, float]:
-    """Held-out next-token loss and perplexity of a causal LM on packed blocks (eval mode), and, given
-    the teacher's top-k of the same blocks, the agreement: the share of positions where the model's
-    most likely next token is the teacher's."""
+    """Held-out next-token loss and perplexity of a causal LM on packed blocks (eval mode); the mean
+    entropy of its next-token distributions (nats: how spread out its guesses are, the quantity that
+    separates mean-seeking from mode-seeking students); and, given the teacher's top-k of the same
+    blocks, the agreement: the share of positions where the model's most likely next token is the teacher's."""
     if teacher_topk is not None and len(teacher_topk) != len(blocks):
         raise ValueError(f"The teacher's top-k holds {len(teacher_topk)} blocks, not {len(blocks)}: cache it "
                          f"over these very blocks.")
     on = model_device(model)
-    total, agree, n = 0.0, 0, 0
+    total, spread, agree, n = 0.0, 0.0, 0, 0
     with eval_mode(model):
         for i in range(0, len(blocks), batch_size):
             ids = blocks[i:i + batch_size].to(on)
@@ -365,12 +366,14 @@ def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK |
             count = ids.shape[0] * (ids.shape[1] - 1)
             total += float(next_token_loss(logits, ids)) * count
             n += count
+            predicting, _, _ = shift_for_next_token(logits)
+            log_p = torch.log_softmax(predicting.float(), dim=-1)
+            spread += float(-(log_p.exp() * log_p).sum(-1).sum())
             if teacher_topk is not None:
-                predicting, _, _ = shift_for_next_token(logits)
                 teacher_top1 = teacher_topk.indices[i:i + batch_size, :, 0].to(on).long()
                 agree += int((predicting.argmax(dim=-1) == teacher_top1).sum())
     loss = total / n
-    result = {"loss": loss, "perplexity": math.exp(loss), "tokens": n}
+    result = {"loss": loss, "perplexity": math.exp(loss), "entropy": spread / n, "tokens": n}
     if teacher_topk is not None:
         result["agreement"] = agree / n
     return result
