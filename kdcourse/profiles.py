@@ -115,6 +115,7 @@ class LMDistillationConfig:
     top_k: int  # teacher log-probabilities stored per position, plus the tail mass
     seeds: tuple[int, ...]  # seeds of the "plain vs distilled" comparison
     generate_tokens: int = 32  # new tokens per continuation
+    alpha: float = 0.5  # weight of the KD term; 1 - alpha goes to the next-token loss (chosen on validation blocks)
 
     def layers_of(self, teacher) -> tuple[int, ...]:
         """The teacher layers the student copies, spread evenly from the first to the last: (0, 6, 12, 17, 23, 29)

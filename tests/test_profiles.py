@@ -115,5 +115,6 @@ def test_lm_distillation_sizes_fit_the_corpus():
         test = kd.lm.pack_blocks(kd.load_corpus("test", p), tok, c.block_size, kind="clm")
         assert c.train_blocks <= len(train) and c.eval_blocks <= len(test), name
         assert len(c.seeds) >= (3 if p.conclusive else 1), name
+        assert 0.0 < c.alpha <= 1.0, f"{name}: alpha weighs the teacher's term; 0 would train without it"
         top_k_bytes = c.top_k * (2 + 2) + 4  # fp16 values, uint16 ids, one fp32 tail per position
         assert top_k_bytes <= 0.05 * len(tok) * 2, f"{name}: top-k above 5 % of the full fp16 logits' storage"
