@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from .profiles import Profile
+from .profiles import SMOLLM2_TEACHER, Profile
 
 # name: (peak FLOP/s, source). Peaks: dense fp16/bf16 tensor-core numbers from NVIDIA's datasheets.
 DEVICES = {
@@ -28,7 +28,8 @@ EFFICIENCY = 0.25  # assumed share of the peak that BERT-size training reaches w
 # where notebook 02's full fine-tuning of a bert-base-sized model (gpu profile, 4,000 Trainer steps of
 # 32 snippets, bf16) took 283 s: ~0.07 s a step, almost all of it launch and Python overhead (the
 # FLOPs need ~2 ms there). A Colab T4's host is no faster. "small" (an MNIST MLP step): assumed.
-STEP_OVERHEAD_S = {"transformer": 0.065, "small": 0.002}
+# "generate": one new token of `generate` for a batch of a small causal LM (launch-bound, ~30 layers of kernels): assumed.
+STEP_OVERHEAD_S = {"transformer": 0.065, "small": 0.002, "generate": 0.03}
 CPU_THREAD_FLOPS = 60e9  # one fp32 CPU thread: measured 60 GFLOP/s on the course's 2-core machine
 SETUP_S = 60.0  # per notebook: imports, loading models and data, tokenising (assumed)
 AVERAGE_TOKENS = {"rotten_tomatoes": 27, "sst2": 13}  # per example, [CLS] and [SEP] included
@@ -78,8 +79,11 @@ def _forward_flops(kind: str, hub_id: str, batch: int, length: int, layers: int 
                                                vocab_size=30522, n_positions=max(length, 8), bos_token_id=0,
                                                eos_token_id=0))
         elif hub_id == "offline":  # SmolLM2-135M
-            model = LlamaForCausalLM(LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+            model = LlamaForCausalLM(LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=layers or 30,
                                                  num_attention_heads=9, num_key_value_heads=3, vocab_size=49152))
+        elif hub_id == SMOLLM2_TEACHER:  # SmolLM2-360M
+            model = LlamaForCausalLM(LlamaConfig(hidden_size=960, intermediate_size=2560, num_hidden_layers=layers or 32,
+                                                 num_attention_heads=15, num_key_value_heads=5, vocab_size=49152))
         else:
             model = GPT2LMHeadModel(GPT2Config())
         ids = torch.zeros(batch, length, dtype=torch.long)
@@ -210,12 +214,36 @@ def _notebook_04(p: Profile) -> list[Phase]:
                   latency * (teacher + student) / 2 + 3 * _sentiment_tokens(p, "test") * student, 0, on="cpu")]
 
 
+def _notebook_06(p: Profile) -> list[Phase]:
+    c = p.lm_distillation
+    depth = 30 if p.lm_teacher == "offline" else 32
+    teacher = _per_token("causal_lm", p.lm_teacher, c.block_size)
+    student = _per_token("causal_lm", p.lm_teacher, c.block_size, layers=min(c.student_layers, depth))
+    tokens = c.steps * c.batch_size * c.block_size  # one student run
+    runs = 2 * len(c.seeds) + 3  # plain and top-k per seed; full logits, reverse KL, sequence-level at one seed
+    evals = (runs + 4) * c.eval_blocks * c.block_size * student  # every run, the copy, the control, the pitfalls
+    prompts = c.train_blocks // c.generate_batch_size
+    on_policy = c.on_policy_steps + c.on_policy_full_steps  # the few steps, and the GPU cell's run (a GPU is assumed)
+    written = on_policy * c.on_policy_batch_size * c.block_size  # prompt + the student's continuation
+    return [Phase("teacher top-k over the training and held-out blocks",
+                  (c.train_blocks + 2 * c.eval_blocks) * c.block_size * teacher, 0),
+            Phase(f"{runs} student runs", runs * 3 * tokens * student + tokens * teacher, runs * c.steps),
+            Phase("evaluations", evals, 0),
+            Phase("the teacher's continuations (sequence-level)",
+                  c.train_blocks * c.generate_tokens * teacher, prompts * c.generate_tokens, size="generate"),
+            Phase("on-policy steps (TRL): the student writes, the teacher scores",
+                  written * (4 * student + teacher), on_policy * (c.generate_tokens + 1), size="generate"),
+            Phase("CPU: tokens per second of teacher and student", 10 * c.block_size * (teacher + student), 0,
+                  on="cpu")]
+
+
 NOTEBOOK_WORK = {"00_welcome_and_setup.ipynb": lambda p: [],
                  "01_pretraining_objectives.ipynb": _notebook_01,
                  "02_finetuning_bert.ipynb": _notebook_02,
                  "03_distilling_mnist.ipynb": _mnist_fits,
                  "04_bert_to_distilbert.ipynb": _notebook_04,
-                 "05_distillation_pitfalls.ipynb": lambda p: [Phase("short MNIST fits", 0, 20 * 469, size="small")]}
+                 "05_distillation_pitfalls.ipynb": lambda p: [Phase("short MNIST fits", 0, 20 * 469, size="small")],
+                 "06_distilling_a_language_model.ipynb": _notebook_06}
 
 
 def phases(notebook: str, profile: Profile) -> list[Phase]:

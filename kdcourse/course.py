@@ -24,6 +24,8 @@ NOTEBOOKS = [
     ("03_distilling_mnist.ipynb", "Distilling an MNIST CNN", "soft targets, temperature, dark knowledge"),
     ("04_bert_to_distilbert.ipynb", "BERT -> DistilBERT", "a student half the depth, honest speed-ups"),
     ("05_distillation_pitfalls.ipynb", "Distillation pitfalls", "nine bugs popular snippets ship, measured"),
+    ("06_distilling_a_language_model.ipynb", "Distilling a language model",
+     "token-level, top-k, reverse KL, sequence-level, on-policy (TRL)"),
 ]
 
 

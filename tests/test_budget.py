@@ -54,3 +54,13 @@ def test_notebook_04_few_label_pool_sets_the_cost_of_the_label_budgets():
     everything = dataclasses.replace(cpu, distillation=dataclasses.replace(cpu.distillation, few_label_pool=None))
     assert cpu.distillation.few_label_pool is not None
     assert budget.seconds(budget.phases(nb, cpu)) < budget.seconds(budget.phases(nb, everything)) - 60
+
+
+def test_notebook_06_pays_for_its_seeds_and_its_on_policy_steps():
+    gpu = kd.get_profile("gpu")
+    nb = "06_distilling_a_language_model.ipynb"
+    c = gpu.lm_distillation
+    more = {"seeds": (*c.seeds, 3, 4), "on_policy_full_steps": c.on_policy_full_steps + 500, "steps": c.steps * 2}
+    for field, value in more.items():
+        bigger = dataclasses.replace(gpu, lm_distillation=dataclasses.replace(c, **{field: value}))
+        assert budget.seconds(budget.phases(nb, bigger)) > budget.seconds(budget.phases(nb, gpu)) + 30, field

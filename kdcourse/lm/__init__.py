@@ -11,7 +11,10 @@ notebook 06 distils a causal LM with token_distill).
     predictions   fill-mask, continuations, one sentence's perplexity, real against shuffled word order
     token_distill token-level distillation of a causal LM: the masked KD loss (forward and reverse KL),
                   the teacher stored as top-k + tail, a causal student's training (notebook 06)
+    on_policy     on-policy distillation with TRL's DistillationTrainer: the student writes, the
+                  teacher scores (notebook 06)
 """
+from . import on_policy
 from .blocks import fixed_masked_set, pack_blocks, random_batches
 from .metrics import evaluate_clm, evaluate_mlm, masked_positions_logits, mlm_loss, mlm_results_table, mlm_scores
 from .mlm_teacher import (build_mlm_teacher, encode_masked, evaluate_mlm_head, freeze_all_but_mlm_head,

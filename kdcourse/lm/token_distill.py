@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..loop import eval_mode, model_device
+from ..loop import eval_mode, model_device, release_memory
 from .blocks import random_batches
 from .pretrain import train_steps
 
@@ -312,6 +312,7 @@ def cache_teacher_topk(teacher, blocks: torch.Tensor, k: int, temperature: float
             part = compress_topk(predicting, k, temperature)
             parts.append(TeacherTopK(part.log_probs.cpu(), part.indices.cpu(), part.tail.cpu(), part.temperature,
                                      part.vocab_size))
+    release_memory()  # the teacher's full logits, batch after batch, are gone
     return TeacherTopK.concatenate(parts)
 
 
@@ -341,6 +342,7 @@ def teacher_generations(teacher, prompts: torch.Tensor, new_tokens: int, seed: i
             generated = teacher.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
                                          min_new_tokens=new_tokens, pad_token_id=pad, **extra)
             out.append(generated.cpu())
+    release_memory()
     return torch.cat(out)
 
 

@@ -1,6 +1,7 @@
 """Figures of notebook 01 (pretraining objectives): attention masks, what 80/10/10 masking did,
 observed against expected counts, pretraining curves, per-token surprisal, real against shuffled word
-order, masked-token accuracy side by side.
+order, masked-token accuracy side by side. Notebook 06: students' perplexity against size and speed,
+next-token distributions of several models at one position.
 """
 from __future__ import annotations
 
@@ -141,5 +142,51 @@ def plot_masked_accuracy(results: Mapping[str, dict], title: str):
                       {name: [100 * r["top1"], 100 * r["top5"]] for name, r in results.items()},
                       ylabel="% of held-out masked tokens recovered", fmt="%.1f", title=title, ax=ax)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # long names: beside the bars
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_lm_students(rows: Sequence[Mapping], title: str | None = None):
+    """Notebook 06's results: every model as a point, held-out perplexity (log scale, lower is better)
+    against its parameters (left) and its CPU speed in tokens per second (right).
+
+    `rows`: dicts with "model", "parameters", "tokens/s" and "perplexity", the teacher first; an optional
+    "± perplexity" draws the seed-to-seed standard deviation as an error bar."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for ax, key, label in ((axes[0], "parameters", "parameters (millions)"),
+                           (axes[1], "tokens/s", "CPU speed, one thread (tokens per second, higher is faster)")):
+        xs = [r[key] / 1e6 if key == "parameters" else r[key] for r in rows]
+        span = max(xs) - min(xs) or 1.0
+        for i, (r, x) in enumerate(zip(rows, xs)):
+            same = [j for j, other in enumerate(xs) if abs(other - x) < 0.02 * span]
+            x = x + (same.index(i) - (len(same) - 1) / 2) * 0.015 * span  # equal sizes spread sideways
+            std = r.get("± perplexity") or 0.0
+            ax.errorbar(x, r["perplexity"], yerr=std, fmt="*" if i == 0 else "o", markersize=14 if i == 0 else 8,
+                        capsize=4, color=f"C{i}", label=r["model"], alpha=0.85)
+        ax.set_yscale("log")
+        ax.set(xlabel=label, ylabel="held-out perplexity (log scale, lower is better)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_title("size")
+    axes[1].set_title("speed (students of one architecture spread sideways)", fontsize=10)
+    axes[0].legend(fontsize=8, loc="upper right")
+    fig.suptitle(title or "Held-out perplexity against size and speed")
+    fig.tight_layout()
+    return axes
+
+
+def plot_next_token_distributions(tokens: Sequence[str], probabilities: Mapping[str, Sequence[float]],
+                                  context: str, title: str | None = None, ax=None):
+    """One next-token distribution per model, as grouped bars over the same candidate tokens (the
+    teacher's most likely ones, then "other" for the rest of the vocabulary): probability on the y axis."""
+    ax = new_axes(ax, figsize=(max(8, 0.75 * len(tokens)), 4.4))
+    width = 0.8 / len(probabilities)
+    x = np.arange(len(tokens))
+    for i, (name, p) in enumerate(probabilities.items()):
+        ax.bar(x + (i - (len(probabilities) - 1) / 2) * width, p, width=width, label=name, color=f"C{i}")
+    ax.set_xticks(x, [repr(t) for t in tokens], rotation=45, ha="right", fontsize=9)
+    ax.set(xlabel=f"candidate next token after \u201c\u2026{context}\u201d", ylabel="probability of the next token",
+           title=title or "Next-token distributions")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
     ax.figure.tight_layout()
     return ax
