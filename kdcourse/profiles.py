@@ -173,11 +173,11 @@ class Profile:
 # Notebook 06's teacher in `gpu`: SmolLM2's 360M model, with the tokenizer of the packaged SmolLM2-135M.
 SMOLLM2_TEACHER = "HuggingFaceTB/SmolLM2-360M-Instruct"
 
-# Notebook 06 on a laptop, 2 threads: a 6-layer student steps in 1.3-1.5 s (8 blocks of 64 tokens, plain loss) and
-# 1.6-1.7 s (from the stored top-1,024), so one student run is 56 steps: one pass over 448 training blocks, every block
-# seen once (64 steps took the notebook to 30 minutes). alpha 0.5 beat both pure losses on validation blocks (at 120 steps). k = 1024 keeps 97 % of the
-# teacher's probability at T = 1 in 2.1 % of the full fp32 logits' storage (k = 256 kept 87.5 % of full-logit
-# distillation's gain at 120 steps, on the held-out speeches).
+# Notebook 06 on a laptop, 2 threads: a 6-layer student steps in 1.3-1.7 s (8 blocks of 64 tokens, plain loss) and
+# 1.6-2.7 s (from the stored top-1,024), so one student run is 56 steps: one pass over 448 training blocks, every
+# block seen once (64 steps took the notebook to 30 minutes). alpha 0.5 beat both pure losses on validation blocks
+# (at 120 steps). k = 1024 keeps 97 % of the teacher's probability at T = 1 in 2.1 % of the full fp32 logits'
+# storage (k = 256 kept 87.5 % of full-logit distillation's gain at 120 steps, on the held-out speeches).
 CPU_LM_DISTILLATION = LMDistillationConfig(student_layers=6, block_size=64, train_blocks=448, eval_blocks=128, steps=56,
                                            batch_size=8, learning_rate=3e-4, temperature=1.0, top_k=1024,
                                            seeds=(0, 1, 2), generate_batch_size=64, on_policy_steps=20)
