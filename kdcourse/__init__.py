@@ -7,32 +7,36 @@
     device, seed         one device and precision rule; reproducible randomness     00, 02
     data                 MNIST, the speeches corpus, sentiment snippets             00
     lm/                  objectives, packed blocks, tiny LMs, metrics, pretraining,
-                         the MLM teacher, predictions; token-level distillation     01, 06
-    classify             fine-tuning a sentiment classifier with the Trainer        02
-    losses               soft targets (KL, T^2, batchmean), hidden-state cosine     03
+                         the MLM teacher, predictions                               01
+    trainer_tools        the Hugging Face Trainer toolbox: tokenising (sentences
+                         and pairs), collators, metrics, arguments, save and load   02, 04
+    classify             fine-tuning a sentiment classifier: the three ways         02
     loop                 the training-loop core: step, warm-up, eval mode, steps    03
     mnist_models, train  MNIST CNN and MLPs; `fit` for tensors, with distillation   03
     consistent           a patient, consistent teacher: fixed jittered copies       03
-    distill/             student from teacher, DistillationTrainer, logit cache,
-                         general distillation, the command                          04
-    measure/             size, speed, accuracy, paired comparison and verdicts      03, 04
+    distill/             all of distillation: the losses (one KL, one temperature
+                         check), teacher stores, students, trainers, for
+                         classifiers and language models, the command               03-06
+    measure/             size, speed, accuracy, seed tables, paired verdicts        02-06
     families             where each model family keeps layers, embeddings, heads    04
     plots/               the figures, by subject                                    all
     pitfalls             popular bugs, kept on purpose to be measured               05
-    exercises            self-checks of the exercises                               all
+    exercises/           self-checks of the exercises, by notebook                  all
     course, budget, env  the course map, time estimates, the environment report     00
     rehearsal            tiny models under real hub ids: the gpu path offline       (CI)
 
 The top level holds what every notebook uses; everything else is reached through its module
 (`kd.lm.tiny_bert`, `kd.distill.make_student`, `kd.measure.cpu_latency`, `kd.plots.plot_lines`).
+A helper that depends on the profile takes it as an argument: a notebook reads it once, `P = kd.profile()`,
+and hands P (or its part) on.
 """
-from . import (budget, classify, consistent, course, data, device, distill, exercises, families, hub, lm, loop, losses,
-               measure, mnist_models, models, plots, profiles, seed, train)
+from . import (budget, classify, consistent, course, data, device, distill, exercises, families, hub, lm, loop, measure,
+               mnist_models, models, plots, profiles, seed, train, trainer_tools)
 from .assets import MissingAssetError, cache_dir, data_dir
 from .course import course_table
 from .data import load_corpus, load_mnist, load_sentiment
 from .env import environment_report
-from .losses import distillation_loss, soft_target_loss
+from .distill.losses import distillation_loss, soft_target_loss
 from .measure import count_parameters
 from .mnist_models import CNN, MLP
 from .models import load_causal_lm, load_encoder, load_tokenizer
@@ -43,6 +47,7 @@ from .train import evaluate, fit
 __all__ = ["CNN", "MLP", "MissingAssetError", "budget", "cache_dir", "classify", "consistent", "count_parameters", "course",
            "course_table", "data", "data_dir", "device", "distill", "distillation_loss", "environment_report",
            "evaluate", "exercises", "families", "fit", "get_profile", "hub", "lm", "load_causal_lm", "load_corpus",
-           "load_encoder", "load_mnist", "load_sentiment", "load_tokenizer", "loop", "losses", "measure",
-           "mnist_models", "models", "plots", "profile", "profiles", "seed", "set_seed", "soft_target_loss", "train"]
+           "load_encoder", "load_mnist", "load_sentiment", "load_tokenizer", "loop", "measure",
+           "mnist_models", "models", "plots", "profile", "profiles", "seed", "set_seed", "soft_target_loss", "train",
+           "trainer_tools"]
 __version__ = "0.1.0"

@@ -70,6 +70,12 @@ def settings_key(name: str, settings: dict) -> str:
     return f"{name}_{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
+def artifact_dir(kind: str, profile, settings: dict) -> Path:
+    """Where a built artifact (a teacher, an MLM head) is kept: <cache>/<kind>_<profile>_<hash of settings>.
+    The one home of every cached teacher's folder: a changed setting builds a new one, never reuses a stale one."""
+    return cache_dir() / settings_key(f"{kind}_{profile.name}", settings)
+
+
 def data_file(name: str) -> Path:
     """A file in data/, or a MissingAssetError that says how to rebuild it."""
     path = data_dir() / name

@@ -7,8 +7,8 @@ FLOPs are counted exactly, by running each model once on PyTorch's `meta` device
 memory, no time) under `torch.utils.flop_counter.FlopCounterMode`; training costs 3x a forward
 pass (forward + backward). What a device sustains is an ASSUMPTION, written down here:
 `EFFICIENCY` of the vendor's dense 16-bit peak (fp32 for a CPU thread, measured). A step overhead
-(Python, kernel launches, data) dominates tiny models. These are estimates: the closing note of the
-work that set them compares them with measured runs.
+(Python, kernel launches, data) dominates tiny models. These are estimates, and each constant below
+says whether it was measured or assumed.
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ DEVICES = {
     "H100": (989e12, "NVIDIA H100 SXM datasheet, bf16 dense"),
 }
 EFFICIENCY = 0.25  # assumed share of the peak that BERT-size training reaches with the Trainer
-# seconds per optimiser step or batch beyond the FLOPs. "transformer": measured on a lent H100 machine,
-# where notebook 02's full fine-tuning of a bert-base-sized model (gpu profile, 4,000 Trainer steps of
-# 32 snippets, bf16) took 283 s: ~0.07 s a step, almost all of it launch and Python overhead (the
-# FLOPs need ~2 ms there). A Colab T4's host is no faster. "small" (an MNIST MLP step): assumed.
+# seconds per optimiser step or batch beyond the FLOPs. "transformer": measured on an H100, where notebook 02's
+# full fine-tuning of a bert-base-sized model (gpu profile, 4,000 Trainer steps of 32 snippets, bf16) took
+# 283 s: ~0.07 s a step, almost all of it launch and Python overhead (the FLOPs need ~2 ms there); assumed
+# no faster on a Colab T4's host. "small" (an MNIST MLP step): assumed.
 # "generate": one new token of `generate` for a batch of a small causal LM (launch-bound, ~30 layers of kernels): assumed.
 STEP_OVERHEAD_S = {"transformer": 0.065, "small": 0.002, "generate": 0.03}
 CPU_THREAD_FLOPS = 60e9  # one fp32 CPU thread: measured 60 GFLOP/s on the course's 2-core machine

@@ -1,7 +1,9 @@
-"""The course map: notebooks in teaching order, and how long each one took when last executed."""
+"""The course map: notebooks in teaching order, what each is registered with, and how long each one took when
+last executed."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from .assets import REPO_ROOT
@@ -17,15 +19,32 @@ def colab_url(filename: str) -> str:
     path = REPOSITORY.split("github.com/", 1)[1]
     return f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{filename}"
 
+@dataclass(frozen=True)
+class Notebook:
+    """One notebook of the course map, and what it is registered with (README, "Adding a notebook")."""
+    file: str  # notebooks/<file>
+    title: str
+    topic: str
+    parts: tuple[str, ...] = ()  # the Profile parts that size it (fields of kd.profiles.Profile it reads as P.<part>)
+    hub: tuple[str, ...] = ()  # Profile fields naming what its gpu profile loads from the hub: a rehearsal stand-in each
+
+
 NOTEBOOKS = [
-    ("00_welcome_and_setup.ipynb", "Welcome and setup", "profiles, assets, an environment check"),
-    ("01_pretraining_objectives.ipynb", "Pretraining objectives", "what MLM and CLM optimise, on real text"),
-    ("02_finetuning_bert.ipynb", "Fine-tuning BERT", "transfer learning for sentiment, measured"),
-    ("03_distilling_mnist.ipynb", "Distilling an MNIST CNN", "soft targets, temperature, dark knowledge"),
-    ("04_bert_to_distilbert.ipynb", "BERT -> DistilBERT", "a student half the depth, honest speed-ups"),
-    ("05_distillation_pitfalls.ipynb", "Distillation pitfalls", "nine bugs popular snippets ship, measured"),
-    ("06_distilling_a_language_model.ipynb", "Distilling a language model",
-     "token-level, top-k, reverse KL, sequence-level, on-policy (TRL)"),
+    Notebook("00_welcome_and_setup.ipynb", "Welcome and setup", "profiles, assets, an environment check",
+             hub=("sentiment",)),
+    Notebook("01_pretraining_objectives.ipynb", "Pretraining objectives", "what MLM and CLM optimise, on real text",
+             parts=("pretrain",), hub=("encoder", "causal_lm")),
+    Notebook("02_finetuning_bert.ipynb", "Fine-tuning BERT", "transfer learning for sentiment, measured",
+             parts=("finetune",), hub=("encoder", "sentiment")),
+    Notebook("03_distilling_mnist.ipynb", "Distilling an MNIST CNN", "soft targets, temperature, dark knowledge",
+             parts=("mnist",)),
+    Notebook("04_bert_to_distilbert.ipynb", "BERT -> DistilBERT", "a student half the depth, honest speed-ups",
+             parts=("distillation", "finetune", "pretrain"), hub=("encoder", "student_encoder", "sentiment")),
+    Notebook("05_distillation_pitfalls.ipynb", "Distillation pitfalls", "nine bugs popular snippets ship, measured",
+             parts=("mnist",), hub=("encoder", "causal_lm")),
+    Notebook("06_distilling_a_language_model.ipynb", "Distilling a language model",
+             "token-level, top-k, reverse KL, sequence-level, on-policy (TRL)", parts=("lm_distillation",),
+             hub=("lm_teacher",)),
 ]
 
 
@@ -56,9 +75,10 @@ def course_table(estimate_for: tuple[str, ...] = ("gpu", "gpu-offline"), device:
 
     estimates = {name: estimate_minutes(get_profile(name), device) for name in estimate_for}
     rows = []
-    for filename, title, topic in NOTEBOOKS:
+    for nb in NOTEBOOKS:
+        filename = nb.file
         seconds = notebook_runtime(filename)
-        row = {"notebook": filename, "title": title, "topic": topic,
+        row = {"notebook": filename, "title": nb.title, "topic": nb.topic,
                "stored cpu run (min, measured)": None if seconds is None else round(seconds / 60, 1)}
         row.update({f"{name} on a {device} (min, estimated)": round(est[filename], 1)
                     for name, est in estimates.items()})

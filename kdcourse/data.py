@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from .assets import data_file
 from .hub import SST2_REPO, hub_has, load_sst2
-from .profiles import Profile, active_profile
+from .profiles import Profile
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the usual normalisation constants of the training set
 
@@ -140,15 +140,14 @@ def load_rotten_tomatoes():
                                                features=features) for s, v in rows.items()})
 
 
-def load_sentiment(profile: Profile | None = None):
+def load_sentiment(profile: Profile):
     """Binary sentiment as a DatasetDict (text, label) with train/validation/test.
 
     `gpu` profile: GLUE SST-2 from the hub, or from its local cache, when there; otherwise, and in
     `cpu`/`smoke`, the Rotten Tomatoes snippets from data/. Sizes follow `profile.finetune`.
     """
-    p = profile or active_profile()
     ds = None
-    if p.sentiment == "sst2":
+    if profile.sentiment == "sst2":
         if hub_has(SST2_REPO, repo_type="dataset"):
             ds = load_sst2()
         else:
@@ -158,8 +157,9 @@ def load_sentiment(profile: Profile | None = None):
         ds = load_rotten_tomatoes()
     from datasets import DatasetDict
 
-    sizes = {"train": p.finetune.train_size, "validation": p.finetune.eval_size, "test": p.finetune.eval_size}
-    return DatasetDict({s: _subsample(ds[s], sizes[s], p.seed) for s in ds})
+    f = profile.finetune
+    sizes = {"train": f.train_size, "validation": f.eval_size, "test": f.eval_size}
+    return DatasetDict({s: _subsample(ds[s], sizes[s], profile.seed) for s in ds})
 
 
 # Common words of Spanish and Portuguese that are rare in English (taught in notebook 00).
@@ -194,7 +194,7 @@ def _passages(text: str, max_chars: int = 400) -> list[str]:
     return [p for p in passages if len(p.split()) >= 8]
 
 
-def load_corpus(split: str = "train", profile: Profile | None = None) -> list[str]:
+def load_corpus(split: str, profile: Profile) -> list[str]:
     """Plain English for language-model pretraining, as passages of a few whole sentences:
     US State of the Union addresses 1946-2021 (public domain). Every 10th speech is held out as
     'test'. The train split is cut to `profile.pretrain.corpus_chars` characters, the test split
@@ -202,12 +202,11 @@ def load_corpus(split: str = "train", profile: Profile | None = None) -> list[st
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    p = profile or active_profile()
     with gzip.open(data_file("sotu_1946_2021.jsonl.gz"), "rt", encoding="utf-8") as f:
         speeches = [json.loads(line) for line in f]
     chosen = [s for i, s in enumerate(speeches) if (i % 10 == 9) == (split == "test")]
     passages = [par for s in chosen for par in _passages(s["text"])]
-    limit = p.pretrain.corpus_chars
+    limit = profile.pretrain.corpus_chars
     if limit is not None and split == "test":
         limit //= 5
     if limit is not None:

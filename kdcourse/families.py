@@ -118,7 +118,7 @@ def require_masked_lm(model) -> Family:
             return family
     known = " or ".join(f.masked_lm for f in FAMILIES if f.masked_lm)
     raise TypeError(f"Expected a masked LM ({known}), got {type(model).__name__}. Build one with "
-                    f"kd.lm.tiny_bert(tokenizer), kd.load_encoder(head='mlm') or "
+                    f"kd.lm.tiny_bert(tokenizer, P), kd.load_encoder(head='mlm', profile=P) or "
                     f"AutoModelForMaskedLM.from_pretrained('distilbert-base-uncased').")
 
 

@@ -14,7 +14,7 @@ import functools
 
 from . import device as dev
 from .assets import MINILM, SMOLLM2, MissingAssetError, package_file
-from .profiles import Profile, active_profile
+from .profiles import Profile
 
 OFFLINE = "offline"
 ENCODER_HEADS = ("base", "classification", "mlm")
@@ -37,20 +37,19 @@ def _resolve(hub_id: str, offline: tuple) -> tuple[str, str | None]:
     return str(path), None
 
 
-def encoder_source(profile: Profile | None = None) -> str:
+def encoder_source(profile: Profile) -> str:
     """The name or folder the encoder and its tokenizer are loaded from."""
-    p = profile or active_profile()
-    return _resolve(p.encoder, MINILM)[0]
+    return _resolve(profile.encoder, MINILM)[0]
 
 
-def load_tokenizer(profile: Profile | None = None):
+def load_tokenizer(profile: Profile):
     """The encoder's WordPiece tokenizer (bert-base-uncased vocabulary in every profile)."""
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(encoder_source(profile))
 
 
-def load_encoder(head: str = "base", num_labels: int = 2, profile: Profile | None = None, **kwargs):
+def load_encoder(head: str = "base", num_labels: int = 2, *, profile: Profile, **kwargs):
     """The pretrained BERT-architecture encoder, with the head asked for.
 
     head: 'base' (no head: hidden states only), 'classification' (a new, randomly initialised
@@ -78,18 +77,18 @@ def load_encoder(head: str = "base", num_labels: int = 2, profile: Profile | Non
     return (model, info) if wants_info else model
 
 
-def load_causal_lm(profile: Profile | None = None):
+def load_causal_lm(profile: Profile):
     """A real pretrained causal LM and its tokenizer: SmolLM2-135M offline, gpt2 in `gpu`.
 
     The GGUF file is 4-bit quantised; transformers de-quantises it to float32 on load (about 20 s).
     """
-    return _load_causal_lm((profile or active_profile()).causal_lm)
+    return _load_causal_lm(profile.causal_lm)
 
 
-def load_lm_teacher(profile: Profile | None = None):
+def load_lm_teacher(profile: Profile):
     """Notebook 06's teacher and its tokenizer: SmolLM2-135M-Instruct offline, a larger SmolLM2 with the
     same tokenizer in `gpu` (profile.lm_teacher), so that its students can be compared across profiles."""
-    return _load_causal_lm((profile or active_profile()).lm_teacher)
+    return _load_causal_lm(profile.lm_teacher)
 
 
 def _load_causal_lm(hub_id: str):
@@ -107,12 +106,12 @@ def _load_causal_lm(hub_id: str):
 OFFLINE_NAMES = {"encoder": "MiniLM", "causal_lm": "SmolLM2", "lm_teacher": "SmolLM2-135M"}
 
 
-def asset_name(kind: str, profile: Profile | None = None) -> str:
+def asset_name(kind: str, profile: Profile) -> str:
     """A short name for prose and plot labels: 'MiniLM' / 'SmolLM2' / 'SmolLM2-135M' offline, else the hub id
     ('bert-base-uncased', 'gpt2'). kind: 'encoder', 'causal_lm' or 'lm_teacher'."""
     if kind not in OFFLINE_NAMES:
         raise ValueError(f"kind must be one of {tuple(OFFLINE_NAMES)}, got {kind!r}.")
-    hub_id = getattr(profile or active_profile(), kind)
+    hub_id = getattr(profile, kind)
     return OFFLINE_NAMES[kind] if hub_id == OFFLINE else hub_id
 
 

@@ -13,7 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .loop import Stepper
-from .losses import distillation_loss
+from .distill.losses import distillation_loss
 
 
 def kl_with_probabilities(student_logits, teacher_logits, temperature: float) -> torch.Tensor:

@@ -15,9 +15,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-PROFILE_NAMES = ("smoke", "cpu", "gpu", "gpu-offline", "rehearsal")
 from .hub import SST2_REPO  # GLUE on the Hugging Face hub (a dataset repository)
 
 
@@ -84,7 +83,7 @@ class DistillationConfig:
     general_batch_size: int = 16  # corpus blocks per general-distillation step
     general_learning_rate: float = 1e-4
     latency_runs: int = 30  # timed forward passes per latency measurement (batch 1; a third at batch 32)
-    layer_stride: int = 2  # the student keeps teacher layers 0, stride, 2*stride, ... (DistilBERT: 2)
+    layer_stride: int = 2  # the student keeps teacher layers 0, stride, 2*stride, ... (DistilBERT: 2; see strided_layers)
     transfer_copies: int = 2  # augmented copies of each training snippet in the headline student's transfer set
     few_labels: tuple[int, ...] = ()  # label budgets N of the few-label experiment
     few_label_steps: int = 150  # optimizer steps (at least) of a teacher fine-tuned on N labels
@@ -95,16 +94,11 @@ class DistillationConfig:
         need many passes (250 snippets at batch 32 are 8 steps an epoch)."""
         return max(1, math.ceil(self.few_label_steps * batch_size / n))
 
-    def layers_of(self, teacher) -> tuple[int, ...]:
-        """The teacher layers the student copies, from the teacher's depth: (0, 2, 4) of 6 layers,
-        (0, 2, ..., 10) of bert-base's 12. Derived, never typed, so any teacher gets a valid student."""
-        return tuple(range(0, teacher.config.num_hidden_layers, self.layer_stride))
-
 
 @dataclass(frozen=True)
 class LMDistillationConfig:
     """Notebook 06: a causal LM (SmolLM2) distilled into a shallower copy of itself, token by token."""
-    student_layers: int  # teacher layers the student keeps, spread evenly, the first and the last included
+    student_layers: int  # teacher layers the student keeps, spread evenly, first and last included (spread_layers)
     block_size: int  # tokens per block of teacher-forced text
     train_blocks: int  # training blocks drawn from the corpus; the teacher's top-k is cached once for each
     eval_blocks: int  # held-out blocks, from the held-out speeches
@@ -121,14 +115,6 @@ class LMDistillationConfig:
     on_policy_batch_size: int = 8  # prompts per on-policy step; the student writes a continuation of each
     on_policy_learning_rate: float = 5e-5  # a small step: the on-policy run starts from a trained student
     on_policy_full_steps: int = 300  # the GPU cell's longer on-policy run (skipped without CUDA)
-
-    def layers_of(self, teacher) -> tuple[int, ...]:
-        """The teacher layers the student copies, spread evenly from the first to the last: (0, 6, 12, 17, 23, 29)
-        of SmolLM2-135M's 30 layers for 6. Derived from the teacher's depth, so any teacher gets a valid student."""
-        n, m = teacher.config.num_hidden_layers, min(self.student_layers, teacher.config.num_hidden_layers)
-        if m == 1:
-            return (0,)
-        return tuple(round(i * (n - 1) / (m - 1)) for i in range(m))
 
 
 @dataclass(frozen=True)
@@ -173,124 +159,89 @@ class Profile:
 # Notebook 06's teacher in `gpu`: SmolLM2's 360M model, with the tokenizer of the packaged SmolLM2-135M.
 SMOLLM2_TEACHER = "HuggingFaceTB/SmolLM2-360M-Instruct"
 
-# Notebook 06 on a laptop, 2 threads: a 6-layer student steps in 1.3-1.7 s (8 blocks of 64 tokens, plain loss) and
-# 1.6-2.7 s (from the stored top-1,024), so one student run is 56 steps: one pass over 448 training blocks, every
-# block seen once (64 steps took the notebook to 30 minutes). alpha 0.5 beat both pure losses on validation blocks
-# (at 120 steps). k = 1024 keeps 97 % of the teacher's probability at T = 1 in 2.1 % of the full fp32 logits'
-# storage (k = 256 kept 87.5 % of full-logit distillation's gain at 120 steps, on the held-out speeches).
-CPU_LM_DISTILLATION = LMDistillationConfig(student_layers=6, block_size=64, train_blocks=448, eval_blocks=128, steps=56,
-                                           batch_size=8, learning_rate=3e-4, temperature=1.0, top_k=1024,
-                                           seeds=(0, 1, 2), generate_batch_size=64, on_policy_steps=20)
+# --- the `cpu` profile, one part per notebook: the base every other profile states its changes to -------------
+MNIST = MnistConfig(train_size=None, test_size=None, teacher_epochs=5, student_epochs=15, sweep_epochs=15,
+                    hinton_epochs=10, hinton_teacher_epochs=30, validation_size=5000, copies=8, patient_epochs=40,
+                    batch_size=128, seeds=(0, 1, 2))
+PRETRAIN = PretrainConfig(corpus_chars=None, max_length=64, steps=500, batch_size=16, head_sequences=8000)
+FINETUNE = FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=2, batch_size=32,
+                          learning_rate=1e-4, head_learning_rate=1e-2, lr_demo_size=2000, seeds=(0, 1, 2))
+DISTILLATION = DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
+                                  general_steps=100, seeds=(0, 1, 2), transfer_copies=1, few_labels=(250, 1000),
+                                  few_label_steps=120, few_label_pool=4000)  # < 40 min on 2 cores (kd.budget)
+# One student run is 56 steps: one pass over 448 training blocks, every block seen once, so that the notebook
+# stays under 30 minutes on 2 threads. alpha 0.5 beat both pure losses on validation blocks (at 120 steps).
+# k = 1024 keeps 97 % of the teacher's probability at T = 1 in 2.1 % of the full fp32 logits' storage.
+LM_DISTILLATION = LMDistillationConfig(student_layers=6, block_size=64, train_blocks=448, eval_blocks=128, steps=56,
+                                       batch_size=8, learning_rate=3e-4, temperature=1.0, top_k=1024,
+                                       seeds=(0, 1, 2), generate_batch_size=64, on_policy_steps=20)
 
-PROFILES = {
-    "smoke": Profile(
-        name="smoke",
-        description="CI: tiny subsets that prove every cell runs; numbers mean nothing.",
-        seed=0,
-        encoder="offline",
-        student_encoder="",
-        causal_lm="offline",
-        lm_teacher="offline",
-        sentiment="rotten_tomatoes",
-        mnist=MnistConfig(train_size=2000, test_size=500, teacher_epochs=1, student_epochs=1,
-                          sweep_epochs=1, hinton_epochs=1, hinton_teacher_epochs=1,
-                          validation_size=200, copies=2, patient_epochs=2,
-                          batch_size=128, seeds=(0,)),
-        pretrain=PretrainConfig(corpus_chars=60_000, max_length=32, steps=20, batch_size=16, hidden_size=64,
-                                num_layers=1, head_sequences=64, eval_sequences=32, eval_every=10,
-                                generate_tokens=8),
-        finetune=FinetuneConfig(train_size=128, eval_size=64, max_length=32, epochs=1,
-                                batch_size=16, learning_rate=1e-4, head_learning_rate=1e-2,
-                                lr_demo_size=64, seeds=(0, 1)),
-        distillation=DistillationConfig(epochs=1, batch_size=16, learning_rate=1e-4,
-                            temperature=2.0, alpha=0.5, general_steps=3, train_size=64, seeds=(0, 1),
-                            general_batch_size=4, latency_runs=5, transfer_copies=1, few_labels=(16,),
-                            few_label_steps=2),
-        lm_distillation=LMDistillationConfig(student_layers=2, block_size=32, train_blocks=16, eval_blocks=4, steps=2,
-                                             batch_size=4, learning_rate=3e-4, temperature=1.0, top_k=8, seeds=(0, 1),
-                                             generate_tokens=8, on_policy_steps=2, on_policy_batch_size=2,
-                                             on_policy_full_steps=2),
-        conclusive=False,
-    ),
-    "cpu": Profile(
-        name="cpu",
-        description="A laptop CPU: real data and pretrained weights, minutes per notebook.",
-        seed=0,
-        encoder="offline",
-        student_encoder="",
-        causal_lm="offline",
-        lm_teacher="offline",
-        sentiment="rotten_tomatoes",
-        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=5, student_epochs=15,
-                          sweep_epochs=15, hinton_epochs=10, hinton_teacher_epochs=30,
-                          validation_size=5000, copies=8, patient_epochs=40,
-                          batch_size=128, seeds=(0, 1, 2)),
-        pretrain=PretrainConfig(corpus_chars=None, max_length=64, steps=500, batch_size=16, hidden_size=128,
-                                num_layers=2, head_sequences=8000, eval_sequences=256, eval_every=50),
-        finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=2,
-                                batch_size=32, learning_rate=1e-4, head_learning_rate=1e-2,
-                                lr_demo_size=2000, seeds=(0, 1, 2)),
-        distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4,
-                            temperature=2.0, alpha=0.5, general_steps=100, train_size=None, seeds=(0, 1, 2),
-                            general_batch_size=16, latency_runs=30, transfer_copies=1, few_labels=(250, 1000),
-                            few_label_steps=120, few_label_pool=4000),  # < 40 min on 2 cores (kd.budget)
-        lm_distillation=CPU_LM_DISTILLATION,
-    ),
-    "gpu": Profile(
-        name="gpu",
-        description="A CUDA GPU (e.g. a free Colab T4): full-size models and data from the Hugging Face hub; "
-                    "without the hub, the gpu-offline profile.",
-        seed=0,
-        encoder="bert-base-uncased",
-        student_encoder="distilbert-base-uncased",
-        causal_lm="gpt2",
-        lm_teacher=SMOLLM2_TEACHER,
-        sentiment="sst2",
-        mnist=MnistConfig(train_size=None, test_size=None, teacher_epochs=10, student_epochs=20,
-                          sweep_epochs=20, hinton_epochs=30, hinton_teacher_epochs=60,
-                          validation_size=5000, copies=16, patient_epochs=100,
-                          batch_size=256, seeds=(0, 1, 2)),
-        # the corpus holds about 4,200 training and 360 held-out blocks of 128 tokens
-        pretrain=PretrainConfig(corpus_chars=None, max_length=128, steps=1000, batch_size=32, hidden_size=256,
-                                num_layers=4, learning_rate=5e-4, head_sequences=4096, eval_sequences=256,
-                                eval_every=100),
-        finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=128, epochs=2,
-                                batch_size=32, learning_rate=2e-5, head_learning_rate=1e-2,
-                                lr_demo_size=4000, seeds=(0,)),  # a second seed would overrun a T4 session
-        distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=5e-5, temperature=2.0, alpha=0.5,
-                            general_steps=300, train_size=10_000, seeds=(0, 1, 2), general_batch_size=32,
-                            latency_runs=30, transfer_copies=1, few_labels=(250,)),  # a T4 in < 30 min (kd.budget)
-        # a 32-layer, 960-wide teacher; 8 of its layers make a student about SmolLM2-135M's size
-        lm_distillation=LMDistillationConfig(student_layers=8, block_size=128, train_blocks=4000, eval_blocks=256,
-                                             steps=500, batch_size=16, learning_rate=2e-4, temperature=1.0, top_k=1024,
-                                             seeds=(0, 1, 2), generate_tokens=64, generate_batch_size=64,
-                                             on_policy_batch_size=16, on_policy_full_steps=200),
-        fallback="gpu-offline",
-    ),
-}
+CPU = Profile(name="cpu", description="A laptop CPU: real data and pretrained weights, minutes per notebook.",
+              seed=0, encoder="offline", student_encoder="", causal_lm="offline", lm_teacher="offline",
+              sentiment="rotten_tomatoes", mnist=MNIST, pretrain=PRETRAIN, finetune=FINETUNE,
+              distillation=DISTILLATION, lm_distillation=LM_DISTILLATION)
 
+# --- every other profile: its differences from `cpu` (or from the profile it serves) ----------------------------
+SMOKE = replace(
+    CPU, name="smoke", description="CI: tiny subsets that prove every cell runs; numbers mean nothing.",
+    conclusive=False,
+    mnist=replace(MNIST, train_size=2000, test_size=500, teacher_epochs=1, student_epochs=1, sweep_epochs=1,
+                  hinton_epochs=1, hinton_teacher_epochs=1, validation_size=200, copies=2, patient_epochs=2,
+                  seeds=(0,)),
+    pretrain=replace(PRETRAIN, corpus_chars=60_000, max_length=32, steps=20, hidden_size=64, num_layers=1,
+                     head_sequences=64, eval_sequences=32, eval_every=10, generate_tokens=8),
+    finetune=replace(FINETUNE, train_size=128, eval_size=64, max_length=32, epochs=1, batch_size=16,
+                     lr_demo_size=64, seeds=(0, 1)),
+    distillation=replace(DISTILLATION, batch_size=16, general_steps=3, train_size=64, seeds=(0, 1),
+                         general_batch_size=4, latency_runs=5, few_labels=(16,), few_label_steps=2,
+                         few_label_pool=None),
+    lm_distillation=replace(LM_DISTILLATION, student_layers=2, block_size=32, train_blocks=16, eval_blocks=4,
+                            steps=2, batch_size=4, top_k=8, seeds=(0, 1), generate_tokens=8,
+                            generate_batch_size=16, on_policy_steps=2, on_policy_batch_size=2,
+                            on_policy_full_steps=2))
+
+GPU = replace(
+    CPU, name="gpu", fallback="gpu-offline",
+    description="A CUDA GPU (e.g. a free Colab T4): full-size models and data from the Hugging Face hub; "
+                "without the hub, the gpu-offline profile.",
+    encoder="bert-base-uncased", student_encoder="distilbert-base-uncased", causal_lm="gpt2",
+    lm_teacher=SMOLLM2_TEACHER, sentiment="sst2",
+    mnist=replace(MNIST, teacher_epochs=10, student_epochs=20, sweep_epochs=20, hinton_epochs=30,
+                  hinton_teacher_epochs=60, copies=16, patient_epochs=100, batch_size=256),
+    # the corpus holds about 4,200 training and 360 held-out blocks of 128 tokens
+    pretrain=replace(PRETRAIN, max_length=128, steps=1000, batch_size=32, hidden_size=256, num_layers=4,
+                     learning_rate=5e-4, head_sequences=4096, eval_every=100),
+    finetune=replace(FINETUNE, max_length=128, learning_rate=2e-5, lr_demo_size=4000,
+                     seeds=(0,)),  # a second seed would overrun a T4 session
+    distillation=replace(DISTILLATION, learning_rate=5e-5, general_steps=300, train_size=10_000,
+                         general_batch_size=32, few_labels=(250,), few_label_steps=150,
+                         few_label_pool=None),  # a T4 in < 30 min (kd.budget)
+    # a 32-layer, 960-wide teacher; 8 of its layers make a student about SmolLM2-135M's size
+    lm_distillation=replace(LM_DISTILLATION, student_layers=8, block_size=128, train_blocks=4000, eval_blocks=256,
+                            steps=500, batch_size=16, learning_rate=2e-4, generate_tokens=64,
+                            on_policy_steps=30, on_policy_batch_size=16, on_policy_full_steps=200))
 
 # A GPU without the hub: the offline assets of the cpu profile, at the gpu profile's MNIST and pretraining
 # sizes, with fine-tuning and distillation sized for the smaller offline encoder.
-PROFILES["gpu-offline"] = dataclasses.replace(
-    PROFILES["gpu"], name="gpu-offline",
+GPU_OFFLINE = replace(
+    GPU, name="gpu-offline", fallback="",
     description="A CUDA GPU without the hub: the offline assets of the cpu profile, at sizes a GPU runs in minutes.",
     encoder="offline", student_encoder="", causal_lm="offline", lm_teacher="offline", sentiment="rotten_tomatoes",
-    fallback="",
-    finetune=FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=3, batch_size=32,
-                            learning_rate=1e-4, head_learning_rate=1e-2, lr_demo_size=2000, seeds=(0, 1, 2)),
-    distillation=DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
-                                    general_steps=1000, train_size=None, seeds=(0, 1, 2), general_batch_size=32,
-                                    latency_runs=30, few_labels=(250, 1000)))
+    finetune=replace(FINETUNE, epochs=3),
+    distillation=replace(DISTILLATION, general_steps=1000, general_batch_size=32, transfer_copies=2,
+                         few_label_steps=150, few_label_pool=None))
 
 # The gpu code path (hub ids, a 12-layer teacher, SST-2) at smoke sizes, on tiny random models saved under
 # those ids: CI rehearses the gpu profile offline with it.
-PROFILES["rehearsal"] = dataclasses.replace(
-    PROFILES["smoke"], name="rehearsal",
+REHEARSAL = replace(
+    SMOKE, name="rehearsal",
     description="CI: the gpu profile's code path (hub ids, 12-layer teacher) on tiny random models saved "
                 "under those ids (python -m kdcourse.rehearsal); numbers mean nothing.",
-    encoder="bert-base-uncased", student_encoder="distilbert-base-uncased", causal_lm="gpt2",
-    lm_teacher=SMOLLM2_TEACHER, sentiment="sst2")
+    encoder=GPU.encoder, student_encoder=GPU.student_encoder, causal_lm=GPU.causal_lm,
+    lm_teacher=GPU.lm_teacher, sentiment=GPU.sentiment)
+
+PROFILES = {p.name: p for p in (SMOKE, CPU, GPU, GPU_OFFLINE, REHEARSAL)}
+PROFILE_NAMES = tuple(PROFILES)
 
 
 def default_profile_name() -> str:
@@ -307,9 +258,6 @@ def get_profile(name: str) -> Profile:
         raise ValueError(f"Unknown profile {name!r}. Valid profiles: {', '.join(PROFILE_NAMES)}. "
                          f"Set KDCOURSE_PROFILE to one of them (or unset it for the default).")
     return PROFILES[key]
-
-
-_ACTIVE: Profile | None = None
 
 
 def resolve(p: Profile) -> Profile:
@@ -333,20 +281,14 @@ def resolve(p: Profile) -> Profile:
 
 
 def profile(name: str | None = None, verbose: bool = True) -> Profile:
-    """The profile in use, from then on for every kdcourse function: `name`, else KDCOURSE_PROFILE,
-    else the default (`gpu` with CUDA, `cpu` without), resolved against the hub. Printed when verbose."""
-    global _ACTIVE
+    """The profile to run with: `name`, else KDCOURSE_PROFILE, else the default (`gpu` with CUDA, `cpu`
+    without), resolved against the hub. Printed when verbose, with the device and threads the outputs come
+    from. A notebook calls it once (`P = kd.profile()`) and hands P, or its part, to every helper that needs it."""
     chosen = name or os.environ.get("KDCOURSE_PROFILE") or default_profile_name()
     p = resolve(get_profile(chosen))
-    _ACTIVE = p
     if verbose:
         from .device import describe
 
         print(p)
         print(f"  run on           {describe()}")  # how these outputs were produced: device and threads
     return p
-
-
-def active_profile() -> Profile:
-    """The profile last chosen with `profile()`, or the environment's, without printing."""
-    return _ACTIVE if _ACTIVE is not None else profile(verbose=False)

@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import device as dev
-from .losses import distillation_loss
+from .distill.losses import distillation_loss
 from .data import MNIST_MEAN, MNIST_STD
 from .loop import Stepper, eval_mode
 

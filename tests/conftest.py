@@ -23,7 +23,7 @@ def one_thread():
 @pytest.fixture(scope="session")
 def tok():
     """The course's WordPiece tokenizer, loaded once."""
-    return kd.load_tokenizer()
+    return kd.load_tokenizer(kd.get_profile("smoke"))
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ def test_forward_flops_of_bert_base_match_the_textbook_count():
 @pytest.mark.parametrize("name", ["gpu", "gpu-offline"])
 def test_every_gpu_notebook_fits_a_colab_t4_session(name):
     minutes = budget.estimate_minutes(kd.get_profile(name), "Colab T4")
-    assert set(minutes) == {nb for nb, _, _ in kd.course.NOTEBOOKS}
+    assert set(minutes) == {nb.file for nb in kd.course.NOTEBOOKS}
     assert all(0 < m < 30 for m in minutes.values()), minutes
     assert sum(minutes.values()) < 150, minutes  # the whole course in 2.5 hours
 

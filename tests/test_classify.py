@@ -8,6 +8,7 @@ from transformers import BertConfig, BertForSequenceClassification, EvalPredicti
 
 import kdcourse as kd
 from kdcourse import classify as ft
+from kdcourse import trainer_tools as tt
 
 SMOKE = kd.get_profile("smoke")
 TEXTS = ["a gorgeous, moving film", "dull and far too long", "not bad at all",
@@ -23,7 +24,7 @@ def tokenizer():
 @pytest.fixture(scope="module")
 def data(tokenizer):
     raw = Dataset.from_dict({"text": TEXTS, "label": LABELS})
-    return ft.tokenize_dataset(DatasetDict(train=raw, validation=raw, test=raw), tokenizer, max_length=16)
+    return tt.tokenize_dataset(DatasetDict(train=raw, validation=raw, test=raw), tokenizer, max_length=16)
 
 
 def tiny_classifier(num_labels=2, seed=0):
@@ -34,27 +35,27 @@ def tiny_classifier(num_labels=2, seed=0):
 
 
 def test_metrics_by_hand():
-    m = ft.classification_metrics([1, 1, 0, 0], [1, 0, 0, 1])
+    m = tt.classification_metrics([1, 1, 0, 0], [1, 0, 0, 1])
     assert m["accuracy"] == 0.5
     assert m["f1"] == pytest.approx(0.5)  # positive class: tp=1, fp=1, fn=1
-    perfect = ft.compute_metrics(EvalPrediction(predictions=np.array([[2.0, -1], [-3, 4.0]]),
+    perfect = tt.compute_metrics(EvalPrediction(predictions=np.array([[2.0, -1], [-3, 4.0]]),
                                                 label_ids=np.array([0, 1])))
     assert perfect == {"accuracy": 1.0, "f1": 1.0, "macro_f1": 1.0}
     # three classes: macro F1 (class 2 never predicted -> its F1 is 0)
-    assert ft.classification_metrics([0, 1, 1], [0, 1, 2])["f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert tt.classification_metrics([0, 1, 1], [0, 1, 2])["f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
     with pytest.raises(ValueError, match="must match"):
-        ft.classification_metrics([0, 1], [0, 1, 1])
+        tt.classification_metrics([0, 1], [0, 1, 1])
 
 
 def test_macro_f1_punishes_ignoring_a_class_where_positive_f1_does_not():
     labels = np.array([1] * 699 + [0] * 546)  # the cpu profile's test split: 699 positive, 546 negative
-    always_positive = ft.classification_metrics(np.ones_like(labels), labels)
+    always_positive = tt.classification_metrics(np.ones_like(labels), labels)
     assert always_positive["accuracy"] == pytest.approx(699 / 1245)
     assert always_positive["f1"] == pytest.approx(2 * 699 / (2 * 699 + 546))  # 71.9 %: looks respectable
     assert always_positive["macro_f1"] == pytest.approx(always_positive["f1"] / 2)  # class 0's F1 is 0
-    m = ft.classification_metrics([1, 1, 0, 0], [1, 0, 0, 1])
+    m = tt.classification_metrics([1, 1, 0, 0], [1, 0, 0, 1])
     assert m["macro_f1"] == pytest.approx(0.5)
-    assert ft.class_f1([0, 0], [0, 0], 1) == 0.0  # never predicted, never present: 0, not nan
+    assert tt.class_f1([0, 0], [0, 0], 1) == 0.0  # never predicted, never present: 0, not nan
 
 
 def test_tokenize_truncates_and_drops_text(data):
@@ -67,14 +68,14 @@ def test_tokenize_truncates_and_drops_text(data):
 
 def test_tokenize_rejects_bad_input(tokenizer):
     with pytest.raises(ValueError, match="'text' column"):
-        ft.tokenize_dataset(Dataset.from_dict({"sentence": ["x"], "label": [0]}), tokenizer, 16)
+        tt.tokenize_dataset(Dataset.from_dict({"sentence": ["x"], "label": [0]}), tokenizer, 16)
     with pytest.raises(ValueError, match="max_length"):
-        ft.tokenize_dataset(Dataset.from_dict({"text": ["x"], "label": [0]}), tokenizer, 2)
+        tt.tokenize_dataset(Dataset.from_dict({"text": ["x"], "label": [0]}), tokenizer, 2)
 
 
 def test_collator_pads_to_longest_in_batch(data, tokenizer):
     rows = [data["train"][i] for i in (0, 4)]
-    batch = ft.make_collator(tokenizer)(rows)
+    batch = tt.make_collator(tokenizer)(rows)
     longest = max(len(r["input_ids"]) for r in rows)
     assert batch["input_ids"].shape == (2, longest)
     assert batch["attention_mask"].sum().item() == sum(len(r["input_ids"]) for r in rows)
@@ -82,7 +83,7 @@ def test_collator_pads_to_longest_in_batch(data, tokenizer):
 
 
 def test_training_arguments_transformers5_names(tmp_path):
-    args = ft.training_arguments(SMOKE, tmp_path, learning_rate=3e-4)
+    args = tt.training_arguments(tmp_path, SMOKE.finetune, seed=SMOKE.seed, learning_rate=3e-4)
     assert args.eval_strategy == "epoch" and args.save_strategy == "epoch"
     assert args.load_best_model_at_end and args.metric_for_best_model == "accuracy"
     assert args.learning_rate == 3e-4 and args.per_device_train_batch_size == SMOKE.finetune.batch_size
@@ -91,7 +92,7 @@ def test_training_arguments_transformers5_names(tmp_path):
     if not torch.cuda.is_available():
         assert args.use_cpu
         with pytest.raises(ValueError, match="CUDA"):
-            ft.training_arguments(SMOKE, tmp_path, fp16=True)
+            tt.training_arguments(tmp_path, SMOKE.finetune, seed=SMOKE.seed, fp16=True)
 
 
 def test_default_learning_rates():
@@ -101,20 +102,20 @@ def test_default_learning_rates():
 
 
 def test_make_trainer_rejects_too_few_labels(data, tokenizer, tmp_path):
-    args = ft.training_arguments(SMOKE, tmp_path)
+    args = tt.training_arguments(tmp_path, SMOKE.finetune, seed=SMOKE.seed)
     three = data["train"].map(lambda r, i: {"label": i % 3}, with_indices=True)
     with pytest.raises(ValueError, match="num_labels"):
-        ft.make_trainer(tiny_classifier(2), args, tokenizer, three, data["validation"])
+        tt.make_trainer(tiny_classifier(2), args, tokenizer, three, data["validation"])
 
 
 def test_trainer_trains_logs_and_keeps_best(data, tokenizer, tmp_path):
     model = tiny_classifier()
     before = model.classifier.weight.detach().clone()
-    args = ft.training_arguments(SMOKE, tmp_path, learning_rate=1e-2, epochs=3, batch_size=3,
+    args = tt.training_arguments(tmp_path, SMOKE.finetune, seed=SMOKE.seed, learning_rate=1e-2, epochs=3, batch_size=3,
                                  eval_on_start=True, disable_tqdm=True)
-    trainer = ft.make_trainer(model, args, tokenizer, data["train"], data["validation"])
+    trainer = tt.make_trainer(model, args, tokenizer, data["train"], data["validation"])
     trainer.train()
-    train_log, evals = ft.training_history(trainer)
+    train_log, evals = tt.training_history(trainer)
     assert list(evals["epoch"]) == [0, 1, 2, 3] and len(train_log) > 0
     assert not torch.equal(before, trainer.model.classifier.weight)
     # the best epoch was reloaded: evaluating again gives the best validation accuracy seen
@@ -123,9 +124,9 @@ def test_trainer_trains_logs_and_keeps_best(data, tokenizer, tmp_path):
 
 
 def test_without_progress_table_trains_and_evaluates_silently(data, tokenizer, tmp_path, capsys):
-    args = ft.training_arguments(SMOKE, tmp_path, learning_rate=1e-2, epochs=1, batch_size=3,
+    args = tt.training_arguments(tmp_path, SMOKE.finetune, seed=SMOKE.seed, learning_rate=1e-2, epochs=1, batch_size=3,
                                  save_strategy="no", load_best_model_at_end=False)  # no checkpoint bars
-    trainer = ft.without_progress_table(ft.make_trainer(tiny_classifier(), args, tokenizer, data["train"],
+    trainer = tt.without_progress_table(tt.make_trainer(tiny_classifier(), args, tokenizer, data["train"],
                                                         data["validation"]))
     capsys.readouterr()
     trainer.train()
@@ -133,7 +134,7 @@ def test_without_progress_table_trains_and_evaluates_silently(data, tokenizer, t
     out = capsys.readouterr()
     assert out.out == "" and "%|" not in out.err  # no table, no bar, no printed logs
     assert {"test_accuracy", "test_f1", "test_macro_f1"} <= set(metrics)
-    assert "eval_macro_f1" in ft.training_history(trainer)[1]
+    assert "eval_macro_f1" in tt.training_history(trainer)[1]
 
 
 def _runs(accuracies_by_way, n=200):
@@ -207,14 +208,14 @@ def test_seed_scores_plot_shows_every_run():
 
 def test_make_classifier_ways():
     frozen = ft.make_classifier("frozen", SMOKE)
-    trainable, total = ft.trainable_parameters(frozen)
+    trainable, total = tt.trainable_parameters(frozen)
     hidden = frozen.config.hidden_size
     assert trainable == 2 * hidden + 2 and total > 1000 * trainable
     assert frozen.config.id2label == {0: "negative", 1: "positive"}
     full = ft.make_classifier("full", SMOKE)
     torch.manual_seed(0)
     scratch = ft.make_classifier("scratch", SMOKE)
-    assert ft.trainable_parameters(full) == ft.trainable_parameters(scratch) == (total, total)
+    assert tt.trainable_parameters(full) == tt.trainable_parameters(scratch) == (total, total)
     w = "bert.encoder.layer.0.attention.self.query.weight"
     assert torch.equal(full.state_dict()[w], frozen.state_dict()[w])
     assert not torch.allclose(full.state_dict()[w], scratch.state_dict()[w])
@@ -226,9 +227,9 @@ def test_predict_proba_is_eval_mode_and_deterministic(tokenizer):
     model = tiny_classifier()
     model.config.hidden_dropout_prob = 0.5
     model.train()
-    p1 = ft.predict_proba(model, tokenizer, TEXTS, max_length=16, batch_size=4)
+    p1 = tt.predict_proba(model, tokenizer, TEXTS, max_length=16, batch_size=4)
     assert not model.training
-    p2 = ft.predict_proba(model, tokenizer, TEXTS, max_length=16)
+    p2 = tt.predict_proba(model, tokenizer, TEXTS, max_length=16)
     assert p1.shape == (len(TEXTS), 2) and np.allclose(p1.sum(1), 1)
     np.testing.assert_array_equal(p1, p2)
 
@@ -243,12 +244,12 @@ def test_confusion_and_mistakes():
 
 def test_save_reload_identical_predictions(tokenizer, tmp_path):
     model = tiny_classifier()
-    before = ft.predict_proba(model, tokenizer, TEXTS, max_length=16)
-    path = ft.save_classifier(model, tokenizer, tmp_path / "clf")
-    ft.save_classifier(model, tokenizer, tmp_path / "clf")  # overwriting works
-    loaded, tok2 = ft.load_classifier(path)
+    before = tt.predict_proba(model, tokenizer, TEXTS, max_length=16)
+    path = tt.save_classifier(model, tokenizer, tmp_path / "clf")
+    tt.save_classifier(model, tokenizer, tmp_path / "clf")  # overwriting works
+    loaded, tok2 = tt.load_classifier(path)
     assert not loaded.training
-    np.testing.assert_allclose(ft.predict_proba(loaded, tok2, TEXTS, max_length=16), before, atol=1e-6)
+    np.testing.assert_allclose(tt.predict_proba(loaded, tok2, TEXTS, max_length=16), before, atol=1e-6)
     assert [p.name for p in tmp_path.iterdir()] == ["clf"]  # no temporary folder left behind
 
 
@@ -284,7 +285,7 @@ def test_the_comparison_starts_with_the_teachers_seed():
 def test_teacher_loads_from_cache(monkeypatch, tmp_path, tokenizer):
     monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path))
     model = tiny_classifier()
-    ft.save_classifier(model, tokenizer, ft.sentiment_teacher_dir(SMOKE))
+    tt.save_classifier(model, tokenizer, ft.sentiment_teacher_dir(SMOKE))
     teacher, tok = ft.load_sentiment_teacher(SMOKE, rebuild=False)
     assert teacher.config.hidden_size == 16 and not teacher.training
     assert tok("hello")["input_ids"] == tokenizer("hello")["input_ids"]

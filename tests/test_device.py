@@ -20,7 +20,7 @@ def test_precision_follows_compute_capability(monkeypatch, capability, expected)
 def test_cpu_is_fp32_and_its_trainer_arguments_too():
     assert dev.precision("cpu") == "fp32" and not dev.grad_scaler("cpu").is_enabled()
     if not torch.cuda.is_available():
-        args = kd.classify.training_arguments(kd.get_profile("smoke"), "/tmp/kd_args_test")
+        args = kd.trainer_tools.training_arguments("/tmp/kd_args_test", kd.get_profile("smoke").finetune, seed=0)
         assert not args.fp16 and not args.bf16 and args.use_cpu
 
 

@@ -8,7 +8,7 @@ from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassificat
 
 from kdcourse.distill import (DistillationTrainer, add_index_column, cache_teacher_logits, general_distillation,
                               make_student, random_student)
-from kdcourse.losses import distillation_loss
+from kdcourse.distill.losses import distillation_loss
 from kdcourse.measure import compare_students, correct_predictions, evaluate_accuracy, quantize_int8, seed_verdict
 
 VOCAB = 40

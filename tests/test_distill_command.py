@@ -5,10 +5,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 import kdcourse as kd
-from kdcourse.classify import load_classifier
+from kdcourse.trainer_tools import load_classifier
 
 
 def test_torchrun_two_processes_on_cpu(tmp_path):
@@ -54,3 +55,14 @@ def test_single_process_without_a_launcher(tmp_path):
     rank0 = json.loads((tmp_path / "rank0.json").read_text())
     assert rank0["world_size"] == 1 and rank0["examples_seen"] == rank0["train_examples"] * smoke.distillation.epochs
     assert (tmp_path / "student" / "config.json").exists()
+
+
+def test_a_temperature_of_zero_is_refused_not_replaced(tmp_path):
+    """`--temperature 0` once fell back to the profile's temperature (`args.temperature or d.temperature`)."""
+    from kdcourse.distill import command
+
+    for flag, value, message in (("--temperature", "0", "temperature must be a number > 0"),
+                                 ("--alpha", "1.5", r"alpha must be in \[0, 1\]")):
+        with pytest.raises(ValueError, match=message):
+            command.main(["--output", str(tmp_path), "--profile", "smoke", flag, value])
+    assert not any(tmp_path.iterdir())  # refused before any work

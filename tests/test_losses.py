@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kdcourse.losses import distillation_loss, hidden_cosine_loss, soft_target_loss
+from kdcourse.distill.losses import distillation_loss, hidden_cosine_loss, soft_target_loss
 
 
 def _logits(seed=0, shape=(16, 10), scale=3.0):
@@ -76,16 +76,36 @@ def test_sequence_logits_are_averaged_over_positions():
     assert torch.allclose(soft_target_loss(s, t, 2.0), flat)
 
 
-@pytest.mark.parametrize("temperature", [0, -1.0, "2"])
+@pytest.mark.parametrize("temperature", [0, -1.0, "2", True])
 def test_bad_temperature_is_rejected(temperature):
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises(ValueError, match="temperature must be a number > 0"):
         soft_target_loss(_logits(0), _logits(1), temperature)
 
 
-@pytest.mark.parametrize("alpha", [-0.1, 1.5])
+@pytest.mark.parametrize("alpha", [-0.1, 1.5, True])
 def test_bad_alpha_is_rejected(alpha):
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]"):
         distillation_loss(_logits(0), _logits(1), torch.zeros(16, dtype=torch.long), 2.0, alpha)
+
+
+def test_every_distillation_checks_temperature_and_alpha_with_one_message():
+    """03's loss, 04's trainer and 06's losses share kd.distill.check_temperature: one message, the usual range of
+    the kind of task it serves."""
+    import kdcourse as kd
+
+    messages = []
+    for call in (lambda: soft_target_loss(_logits(0), _logits(1), 0),
+                 lambda: kd.distill.token_kd_loss(torch.zeros(1, 3, 5), torch.zeros(1, 3, 5), temperature=0),
+                 lambda: kd.distill.compress_topk(torch.zeros(2, 5), 2, temperature=0),
+                 lambda: kd.distill.DistillationTrainer.__init__(None, teacher_model=None, temperature=0)):
+        with pytest.raises(ValueError) as caught:
+            call()
+        messages.append(str(caught.value))
+    assert messages[0] == ("temperature must be a number > 0 (1 = the plain softmax; 2-20 is usual for classifiers "
+                           "(Hinton et al. 2015; 2-4 for BERT)), got 0.")
+    assert messages[3] == messages[0]
+    assert messages[1] == messages[2] == messages[0].replace(kd.distill.USUAL_TEMPERATURE["classifier"],
+                                                             kd.distill.USUAL_TEMPERATURE["language model"])
 
 
 def test_shape_mismatch_names_both_shapes():

@@ -4,9 +4,11 @@ import torch
 import kdcourse as kd
 from kdcourse import assets, models
 
+SMOKE = kd.get_profile("smoke")
+
 
 def test_encoder_forward_gives_documented_hidden_size():
-    tok, enc = kd.load_tokenizer(), kd.load_encoder()
+    tok, enc = kd.load_tokenizer(SMOKE), kd.load_encoder(profile=SMOKE)
     batch = tok(["a gripping, funny film", "dull"], padding=True, return_tensors="pt")
     with torch.no_grad():
         out = enc(**batch)
@@ -17,7 +19,7 @@ def test_encoder_forward_gives_documented_hidden_size():
 
 
 def test_encoder_is_pretrained_not_random():
-    tok, enc = kd.load_tokenizer(), kd.load_encoder()
+    tok, enc = kd.load_tokenizer(SMOKE), kd.load_encoder(profile=SMOKE)
     texts = ["The movie was wonderful.", "The film was great.", "Taxes rose sharply last year."]
     batch = tok(texts, padding=True, return_tensors="pt")
     with torch.no_grad():
@@ -29,10 +31,10 @@ def test_encoder_is_pretrained_not_random():
 
 
 def test_classification_head_and_bad_head():
-    clf = kd.load_encoder(head="classification", num_labels=3)
+    clf = kd.load_encoder(head="classification", num_labels=3, profile=SMOKE)
     assert clf.config.num_labels == 3
     with pytest.raises(ValueError, match="Unknown head"):
-        kd.load_encoder(head="qa")
+        kd.load_encoder(head="qa", profile=SMOKE)
 
 
 def test_missing_package_names_install_command(monkeypatch):

@@ -16,9 +16,72 @@ spec.loader.exec_module(sync)
 PATHS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def test_course_map_lists_every_notebook():
-    assert {p.name for p in PATHS} <= {name for name, _, _ in NOTEBOOKS}
+def test_course_map_lists_every_notebook_and_no_other():
     assert PATHS, "no notebooks found"
+    assert [p.name for p in PATHS] == [nb.file for nb in NOTEBOOKS], "kd.course.NOTEBOOKS and notebooks/ differ"
+
+
+def registration_gaps(path, notebooks=NOTEBOOKS) -> list[str]:
+    """Every place a notebook must be registered (README, "Adding a notebook") that does not know `path`."""
+    import dataclasses
+    import re
+
+    from kdcourse import budget, profiles, rehearsal
+    from kdcourse.hub import SST2_REPO
+
+    entry = next((nb for nb in notebooks if nb.file == path.name), None)
+    if entry is None:
+        return [f"{path.name}: no entry in kd.course.NOTEBOOKS (kdcourse/course.py): add its title, topic, profile "
+                f"parts and hub assets"]
+    gaps = []
+    fields = {f.name for f in dataclasses.fields(profiles.Profile)}
+    parts = {f for f in fields if dataclasses.is_dataclass(getattr(profiles.get_profile("cpu"), f))}
+    code = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    for part in sorted(set(entry.parts) | (set(re.findall(r"\bP\.(\w+)", code)) & parts)):
+        if part not in parts:
+            gaps.append(f"{path.name}: no profile part {part!r}: add a config dataclass and a Profile field "
+                        f"(kdcourse/profiles.py), the cpu base and each profile's changes")
+        elif part not in entry.parts:
+            gaps.append(f"{path.name}: reads P.{part} but kd.course.NOTEBOOKS does not list {part!r} in its parts")
+    if path.name not in budget.NOTEBOOK_WORK:
+        gaps.append(f"{path.name}: no phases in kd.budget.NOTEBOOK_WORK (kdcourse/budget.py): 00's course map "
+                    f"needs its work to estimate a T4's minutes")
+    gpu = profiles.get_profile("gpu")
+    for field in entry.hub:
+        if field not in fields:
+            gaps.append(f"{path.name}: hub asset field {field!r} is not a Profile field")
+            continue
+        hub_id = SST2_REPO if getattr(gpu, field) == "sst2" else getattr(gpu, field)
+        if hub_id not in rehearsal.HUB_IDS:
+            gaps.append(f"{path.name}: the gpu profile loads {hub_id!r} ({field}) but the rehearsal writes no stand-in "
+                        f"for it: add one to kd.rehearsal.HUB_IDS and its writer (kdcourse/rehearsal.py)")
+    return gaps
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_every_notebook_is_registered_everywhere(path):
+    assert not registration_gaps(path), "\n".join(registration_gaps(path))
+
+
+def test_a_notebook_missing_from_a_registry_is_named_with_the_place(tmp_path, monkeypatch):
+    import dataclasses
+
+    from kdcourse import rehearsal
+    from kdcourse.course import Notebook
+
+    new = tmp_path / "07_new_topic.ipynb"
+    new.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["C = P.sparse_store\n", "D = P.mnist"]}]}))
+    assert "no entry in kd.course.NOTEBOOKS" in registration_gaps(new)[0]
+    entry = Notebook(new.name, "New", "a topic", parts=("sparse_store",), hub=("lm_teacher",))
+    gaps = "\n".join(registration_gaps(new, [*NOTEBOOKS, entry]))
+    assert "no profile part 'sparse_store'" in gaps and "kd.budget.NOTEBOOK_WORK" in gaps
+    assert "reads P.mnist but kd.course.NOTEBOOKS does not list 'mnist'" in gaps
+    assert "rehearsal" not in gaps  # SmolLM2-360M-Instruct has a stand-in
+    entry = dataclasses.replace(entry, hub=("encoder", "no_such_field"))
+    assert "'no_such_field' is not a Profile field" in "\n".join(registration_gaps(new, [*NOTEBOOKS, entry]))
+    monkeypatch.setattr(rehearsal, "HUB_IDS", ())
+    assert "loads 'bert-base-uncased' (encoder) but the rehearsal writes no stand-in" in "\n".join(
+        registration_gaps(new, [*NOTEBOOKS, entry]))
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)

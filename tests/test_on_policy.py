@@ -7,7 +7,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 import kdcourse as kd
-from kdcourse.lm import on_policy
+from kdcourse.distill import on_policy
 from kdcourse.rehearsal import smollm2_tokenizer
 
 matplotlib.use("Agg")

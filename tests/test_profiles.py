@@ -53,7 +53,8 @@ def test_gpu_without_the_hub_becomes_gpu_offline(monkeypatch, tmp_path, capsys):
     assert resolved.name == "gpu-offline" and resolved.encoder == "offline"
     assert "using the 'gpu-offline' profile" in capsys.readouterr().out
     # the same course: the student layers follow the offline teacher's depth (6 layers -> 0, 2, 4)
-    assert resolved.distillation.layers_of(kd.load_encoder(profile=resolved)) == (0, 2, 4)
+    teacher = kd.load_encoder(profile=resolved)
+    assert kd.distill.strided_layers(teacher, resolved.distillation.layer_stride) == (0, 2, 4)
 
 
 def test_rehearsal_never_falls_back_silently(monkeypatch, tmp_path):
@@ -62,18 +63,32 @@ def test_rehearsal_never_falls_back_silently(monkeypatch, tmp_path):
         profiles.resolve(kd.get_profile("rehearsal"))
 
 
-def test_profile_by_name_becomes_the_active_one():
-    kd.profile("cpu", verbose=False)
-    assert profiles.active_profile().name == "cpu"
-    kd.profile("smoke", verbose=False)
-    assert profiles.active_profile().name == "smoke"
+def test_no_profile_is_ambient_a_helper_needs_it_passed():
+    assert kd.profile("cpu", verbose=False).name == "cpu"
+    assert not hasattr(profiles, "active_profile") and not hasattr(profiles, "_ACTIVE")
+    with pytest.raises(TypeError, match="profile"):
+        kd.load_tokenizer()  # no global to fall back on: the signature says what the helper depends on
+    with pytest.raises(TypeError, match="profile"):
+        kd.load_encoder(head="base")
+
+
+def test_profile_names_come_from_the_table():
+    assert profiles.PROFILE_NAMES == tuple(profiles.PROFILES) == ("smoke", "cpu", "gpu", "gpu-offline", "rehearsal")
+    assert all(name == p.name for name, p in profiles.PROFILES.items())
+
+
+def test_profiles_state_their_differences_from_cpu():
+    cpu, gpu = kd.get_profile("cpu"), kd.get_profile("gpu")
+    assert cpu.distillation is profiles.DISTILLATION and cpu.mnist is profiles.MNIST  # the base, not a copy
+    assert gpu.distillation.temperature == cpu.distillation.temperature == 2.0  # said once, inherited
+    assert kd.get_profile("rehearsal").mnist == kd.get_profile("smoke").mnist  # rehearsal = smoke sizes
 
 
 def test_layers_derived_from_teacher_depth():
     class Teacher:
         class config:
             num_hidden_layers = 12
-    assert kd.get_profile("gpu").distillation.layers_of(Teacher) == (0, 2, 4, 6, 8, 10)
+    assert kd.distill.strided_layers(Teacher, kd.get_profile("gpu").distillation.layer_stride) == (0, 2, 4, 6, 8, 10)
 
 
 def test_no_gpu_size_larger_than_the_corpus():
@@ -99,9 +114,11 @@ def test_lm_distillation_student_layers_are_spread_over_the_teacher():
     class SmolLM2:
         class config:
             num_hidden_layers = 30
-    assert kd.get_profile("cpu").lm_distillation.layers_of(SmolLM2) == (0, 6, 12, 17, 23, 29)
-    assert kd.get_profile("smoke").lm_distillation.layers_of(SmolLM2) == (0, 29)
-    assert len(kd.get_profile("gpu").lm_distillation.layers_of(SmolLM2)) == 8
+    def layers(name):
+        return kd.distill.spread_layers(SmolLM2, kd.get_profile(name).lm_distillation.student_layers)
+    assert layers("cpu") == (0, 6, 12, 17, 23, 29)
+    assert layers("smoke") == (0, 29)
+    assert len(layers("gpu")) == 8
 
 
 def test_lm_distillation_sizes_fit_the_corpus():

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from transformers import LlamaConfig, LlamaForCausalLM
 
 import kdcourse as kd
-from kdcourse.lm import (TeacherTopK, cache_teacher_topk, compress_topk, evaluate_next_token, full_logits_bytes,
-                         index_dtype, kl_from_log_probs, masked_token_mean, next_token_loss, shift_for_next_token,
+from kdcourse.distill import (TeacherTopK, cache_teacher_topk, compress_topk, evaluate_next_token, full_logits_bytes,
+                         index_dtype, kl_per_row, masked_mean, next_token_loss, shift_for_next_token,
                          token_kd_loss, topk_kd_loss, topk_kd_loss_renormalised, train_causal_student)
 
 VOCAB = 11
@@ -51,20 +51,20 @@ def test_shift_pairs_each_position_with_the_next_token_and_masks_padding():
         shift_for_next_token(logits, ids[:, :4])
 
 
-def test_masked_token_mean_is_over_real_tokens_not_per_sequence():
+def test_masked_mean_is_over_real_tokens_not_per_sequence():
     values = torch.tensor([[1.0, 2.0, 3.0], [10.0, 99.0, 99.0]])
     real = torch.tensor([[True, True, True], [True, False, False]])
-    assert masked_token_mean(values, real).item() == pytest.approx(16 / 4)  # not (2 + 10) / 2
+    assert masked_mean(values, real).item() == pytest.approx(16 / 4)  # not (2 + 10) / 2
     with pytest.raises(ValueError, match="No real position"):
-        masked_token_mean(values, torch.zeros_like(real))
+        masked_mean(values, torch.zeros_like(real))
 
 
-def test_kl_from_log_probs_equals_a_loop_and_skips_zero_probability():
+def test_kl_per_row_equals_a_loop_and_skips_zero_probability():
     p, q = torch.tensor([0.5, 0.3, 0.2, 0.0]), torch.tensor([0.25, 0.25, 0.25, 0.25])
     want = sum(a * math.log(a / b) for a, b in zip(p.tolist(), q.tolist()) if a > 0)
-    assert kl_from_log_probs(p.log(), q.log()).item() == pytest.approx(want, rel=1e-6)
+    assert kl_per_row(p.log(), q.log()).item() == pytest.approx(want, rel=1e-6)
     # q = 0 where p = 0 adds nothing (not nan)
-    assert kl_from_log_probs(p.log(), torch.tensor([0.5, 0.3, 0.2, 0.0]).log()).item() == pytest.approx(0, abs=1e-7)
+    assert kl_per_row(p.log(), torch.tensor([0.5, 0.3, 0.2, 0.0]).log()).item() == pytest.approx(0, abs=1e-7)
 
 
 # --- the KD loss on full logits ------------------------------------------------------------------
@@ -339,10 +339,10 @@ def test_alpha_mixes_the_teacher_term_with_the_next_token_loss(teacher_and_block
 def test_teacher_generations_keep_the_prompt_have_full_length_and_repeat_with_the_seed(teacher_and_blocks):
     teacher, blocks = teacher_and_blocks
     prompts = blocks[:5, :4]
-    generated = kd.lm.teacher_generations(teacher, prompts, new_tokens=6, seed=0, batch_size=2)
+    generated = kd.distill.teacher_generations(teacher, prompts, new_tokens=6, seed=0, batch_size=2)
     assert generated.shape == (5, 10) and torch.equal(generated[:, :4], prompts)
-    assert torch.equal(generated, kd.lm.teacher_generations(teacher, prompts, new_tokens=6, seed=0, batch_size=2))
-    assert not torch.equal(generated, kd.lm.teacher_generations(teacher, prompts, new_tokens=6, seed=1, batch_size=2))
-    greedy = kd.lm.teacher_generations(teacher, prompts[:1], new_tokens=1, seed=0, sample=False)
+    assert torch.equal(generated, kd.distill.teacher_generations(teacher, prompts, new_tokens=6, seed=0, batch_size=2))
+    assert not torch.equal(generated, kd.distill.teacher_generations(teacher, prompts, new_tokens=6, seed=1, batch_size=2))
+    greedy = kd.distill.teacher_generations(teacher, prompts[:1], new_tokens=1, seed=0, sample=False)
     with torch.no_grad():
         assert greedy[0, -1] == teacher(input_ids=prompts[:1]).logits[0, -1].argmax()

@@ -20,12 +20,13 @@ from pathlib import Path
 import torch
 
 from ..assets import MissingAssetError
-from ..classify import (compute_metrics, load_sentiment_teacher, make_collator, sentiment_teacher_dir, tokenize_dataset,
-                       training_arguments)
+from ..classify import load_sentiment_teacher, sentiment_teacher_dir
+from ..trainer_tools import compute_metrics, make_collator, tokenize_dataset, training_arguments
 from ..data import load_sentiment
 from ..profiles import PROFILE_NAMES, get_profile, profile as active
 from ..seed import set_seed
-from .student import make_student
+from .losses import check_alpha, check_temperature
+from .student import make_student, strided_layers
 from .trainer import DistillationTrainer
 
 
@@ -57,11 +58,13 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     p = get_profile(args.profile) if args.profile else active(verbose=False)
     d = p.distillation
+    # a value given on the command line is checked, never replaced: --temperature 0 is an error, not the default
+    temperature = d.temperature if args.temperature is None else check_temperature(args.temperature)
+    alpha = d.alpha if args.alpha is None else check_alpha(args.alpha)
     output = Path(args.output)
     launched = int(os.environ.get("WORLD_SIZE", "1")) > 1  # under torchrun / accelerate launch
     training_args = training_arguments(
-        p, output / "checkpoints", learning_rate=d.learning_rate, epochs=args.epochs or d.epochs,
-        batch_size=d.batch_size, ddp_backend="gloo" if launched and not torch.cuda.is_available() else None,
+        output / "checkpoints", d, seed=p.seed, epochs=d.epochs if args.epochs is None else args.epochs, ddp_backend="gloo" if launched and not torch.cuda.is_available() else None,
         ddp_find_unused_parameters=False, save_strategy="no", load_best_model_at_end=False,
         logging_steps=0.1)
     rank, world = training_args.process_index, training_args.world_size
@@ -74,12 +77,12 @@ def main(argv=None) -> dict:
         teacher, tokenizer = load_sentiment_teacher(p)
         data = tokenize_dataset(load_sentiment(p), tokenizer, p.finetune.max_length)
     set_seed(p.seed)
-    student = make_student(teacher, layers=tuple(args.layers or d.layers_of(teacher)))
+    student = make_student(teacher, layers=tuple(args.layers or strided_layers(teacher, d.layer_stride)))
     trainer = _CountingDistillationTrainer(
         model=student, teacher_model=teacher, args=training_args,
         train_dataset=data["train"], eval_dataset=data["validation"],
         data_collator=make_collator(tokenizer), processing_class=tokenizer, compute_metrics=compute_metrics,
-        temperature=args.temperature or d.temperature, alpha=d.alpha if args.alpha is None else args.alpha)
+        temperature=temperature, alpha=alpha)
     trainer.train()
     metrics = trainer.evaluate(data["test"], metric_key_prefix="test")
     output.mkdir(parents=True, exist_ok=True)

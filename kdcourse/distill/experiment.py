@@ -1,4 +1,4 @@
-"""One student trained with the profile's distillation budget, alone or from a teacher: the unit of
+"""One classifier student trained with the profile's distillation budget, alone or from a teacher: the unit of
 notebook 04's experiments (every student gets the same data, batches and schedule per seed).
 """
 from __future__ import annotations
@@ -6,16 +6,17 @@ from __future__ import annotations
 import torch
 from transformers import Trainer
 
-from ..classify import empty_run_dir, make_collator, training_arguments, without_progress_table
-from ..profiles import active_profile
+from ..trainer_tools import empty_run_dir, make_collator, training_arguments, without_progress_table
+from ..profiles import Profile
 from ..seed import set_seed
 from .trainer import DistillationTrainer
 
 
-def train_student(student, train_dataset, tokenizer, profile=None, seed: int | None = None, teacher=None,
-                  teacher_logits: torch.Tensor | None = None, alpha_cos: float = 0.0, name: str = "student",
-                  progress: bool = True, **overrides):
-    """Train one student with the profile's budget (`profile.distillation`) and return its Trainer.
+def train_classifier_student(student, train_dataset, tokenizer, profile: Profile, seed: int | None = None,
+                             teacher=None, teacher_logits: torch.Tensor | None = None, alpha_cos: float = 0.0,
+                             name: str = "student", progress: bool = True, **overrides):
+    """Train one classifier student (a sequence classifier) with the profile's budget (`profile.distillation`)
+    and return its Trainer.
 
     teacher=None: the student learns from the labels alone (a plain `transformers.Trainer`,
     cross-entropy). With a teacher: `DistillationTrainer` with the profile's temperature and alpha,
@@ -25,14 +26,12 @@ def train_student(student, train_dataset, tokenizer, profile=None, seed: int | N
     `progress=False` trains without the Trainer's progress table (a loop of runs shows one bar instead);
     `overrides` (e.g. epochs=3) go to `training_arguments`.
     """
-    p = profile or active_profile()
-    d = p.distillation
-    seed = p.seed if seed is None else seed
+    d = profile.distillation
+    seed = profile.seed if seed is None else seed
     set_seed(seed)
-    kwargs = dict(learning_rate=d.learning_rate, epochs=d.epochs, batch_size=d.batch_size, seed=seed,
-                  data_seed=seed, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
+    kwargs = dict(eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
     kwargs.update(overrides)
-    args = training_arguments(p, empty_run_dir(f"{name}_seed{seed}", p), **kwargs)
+    args = training_arguments(empty_run_dir(f"{name}_seed{seed}", profile), d, seed=seed, **kwargs)
     common = dict(model=student, args=args, train_dataset=train_dataset, data_collator=make_collator(tokenizer),
                   processing_class=tokenizer)
     if teacher is None:

@@ -10,7 +10,7 @@ from ..families import encoder_of
 from ..lm.metrics import masked_positions_logits
 from ..lm.objectives import mask_tokens
 from ..loop import Stepper, run_steps, warmup_linear
-from ..losses import hidden_cosine_loss, soft_target_loss
+from .losses import hidden_cosine_loss, soft_target_loss
 from ..seed import seeded
 from .trainer import require_compatible
 

@@ -27,6 +27,22 @@ def _num_layers(model) -> int:
     return int(model.config.num_hidden_layers)
 
 
+def strided_layers(teacher, stride: int = 2) -> tuple[int, ...]:
+    """Every `stride`-th teacher layer from the first: (0, 2, 4) of a 6-layer teacher, (0, 2, ..., 10) of
+    bert-base's 12, as DistilBERT chose. Derived from the teacher's depth, so any teacher gets a valid
+    student. Taught in notebook 04."""
+    return tuple(range(0, teacher.config.num_hidden_layers, stride))
+
+
+def spread_layers(teacher, count: int) -> tuple[int, ...]:
+    """`count` teacher layers spread evenly from the first to the last: (0, 6, 12, 17, 23, 29) of SmolLM2-135M's
+    30 layers for 6. Derived from the teacher's depth, so any teacher gets a valid student. Taught in notebook 06."""
+    n, m = teacher.config.num_hidden_layers, min(count, teacher.config.num_hidden_layers)
+    if m == 1:
+        return (0,)
+    return tuple(round(i * (n - 1) / (m - 1)) for i in range(m))
+
+
 def validate_layers(layers, num_teacher_layers: int) -> tuple[int, ...]:
     """The chosen teacher layers as a tuple, or a ValueError that says what is wrong and how to fix it."""
     try:

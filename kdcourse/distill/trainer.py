@@ -3,7 +3,7 @@
 Many tutorials import a `DistillationTrainer` from transformers; there is none. This one is a
 `transformers.Trainer` subclass that changes one thing, the loss:
 
-    loss = alpha * T^2 * KL(teacher_T || student_T)      soft targets (kdcourse.losses)
+    loss = alpha * T^2 * KL(teacher_T || student_T)      soft targets (kdcourse.distill.losses)
          + (1 - alpha) * cross-entropy(student, labels)  hard labels
          + alpha_cos * (1 - cos(student_h, teacher_h))   optional: DistilBERT's hidden-state cosine
 
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from transformers import Trainer
 
 from .. import device as dev
-from ..losses import distillation_loss, hidden_cosine_loss
+from .losses import check_alpha, check_temperature, distillation_loss, hidden_cosine_loss
 from ..models import forward_names
 
 INDEX_COLUMN = "kd_index"
@@ -86,15 +86,12 @@ class DistillationTrainer(Trainer):
     def __init__(self, *args, teacher_model: torch.nn.Module, temperature: float,
                  alpha: float = 0.5, alpha_cos: float = 0.0, layer_map=None,
                  teacher_logits: torch.Tensor | None = None, index_column: str = INDEX_COLUMN, **kwargs):
+        temperature, alpha = check_temperature(temperature), check_alpha(alpha)  # refused before any setup
+        if not (isinstance(alpha_cos, (int, float)) and alpha_cos >= 0):
+            raise ValueError(f"alpha_cos must be >= 0 (0 switches the cosine loss off), got {alpha_cos!r}.")
         super().__init__(*args, **kwargs)
         if teacher_model is None:
             raise ValueError("teacher_model is required: the model whose outputs the student learns from.")
-        if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ValueError(f"temperature must be a number > 0, got {temperature!r}.")
-        if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
-            raise ValueError(f"alpha must be in [0, 1] (the weight of the soft targets), got {alpha!r}.")
-        if not (isinstance(alpha_cos, (int, float)) and alpha_cos >= 0):
-            raise ValueError(f"alpha_cos must be >= 0 (0 switches the cosine loss off), got {alpha_cos!r}.")
         require_compatible(self.model, teacher_model)
         self.teacher = teacher_model
         self.teacher.eval()

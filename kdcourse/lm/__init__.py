@@ -1,5 +1,5 @@
 """Language models at small scale (notebook 01; notebook 04 reuses the MLM teacher and the blocks;
-notebook 06 distils a causal LM with token_distill).
+notebook 06's distillation of a causal LM lives with the rest of distillation, in `kdcourse.distill`).
 
     objectives    what MLM and CLM optimise, as tensor code: 80/10/10 masking, next-token log-probs
     blocks        the corpus as fixed-length blocks of token ids; one fixed masking; random batches
@@ -9,24 +9,15 @@ notebook 06 distils a causal LM with token_distill).
     mlm_teacher   the frozen pretrained encoder + a trained MLM head: notebook 04's teacher, cached;
                   the same recipe on random weights, the control that separates pretraining from size
     predictions   fill-mask, continuations, one sentence's perplexity, real against shuffled word order
-    token_distill token-level distillation of a causal LM: the masked KD loss (forward and reverse KL),
-                  the teacher stored as top-k + tail, a causal student's training (notebook 06)
-    on_policy     on-policy distillation with TRL's DistillationTrainer: the student writes, the
-                  teacher scores (notebook 06)
 """
-from . import on_policy
 from .blocks import fixed_masked_set, pack_blocks, random_batches
 from .metrics import evaluate_clm, evaluate_mlm, masked_positions_logits, mlm_loss, mlm_results_table, mlm_scores
 from .mlm_teacher import (build_mlm_teacher, encode_masked, evaluate_mlm_head, freeze_all_but_mlm_head,
                           load_encoder_with_mlm_head, load_mlm_teacher, mlm_teacher_dir, random_encoder_with_mlm_head,
-                          random_init_control, save_mlm_teacher, teacher_settings, train_head_on_frozen_encoder,
+                          random_init_control, save_mlm_teacher, mlm_teacher_settings, train_head_on_frozen_encoder,
                           train_mlm_head)
 from .objectives import (IGNORE_INDEX, attention_pattern, causal_lm_log_likelihood, causal_lm_loss, mask_tokens,
                          masking_counts, masking_kinds, next_token_log_probs, perplexity, special_tokens_mask)
 from .predictions import continue_text, fill_mask, sentence_perplexity, show_fill_mask, shuffle_words, word_order_test
 from .pretrain import train_clm, train_mlm, train_steps
 from .tiny import tiny_bert, tiny_gpt
-from .token_distill import (TeacherTopK, cache_teacher_topk, compress_topk, evaluate_next_token, full_logits_bytes,
-                            index_dtype, kl_from_log_probs, masked_token_mean, next_token_loss, shift_for_next_token,
-                            teacher_generations, token_kd_loss, topk_kd_loss, topk_kd_loss_renormalised,
-                            train_causal_student)

@@ -26,7 +26,7 @@ def pack_blocks(texts: list[str], tokenizer, block_size: int, kind: str = "mlm")
     if inner < 2:
         raise ValueError(f"block_size={block_size} is too small; use at least 8.")
     if not texts:
-        raise ValueError("No texts to pack: pass a non-empty list of strings, e.g. kd.load_corpus('train').")
+        raise ValueError("No texts to pack: pass a non-empty list of strings, e.g. kd.load_corpus('train', P).")
     with quiet_loading():  # the whole corpus is longer than 512 tokens; that is fine here
         pieces = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
     separator = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id

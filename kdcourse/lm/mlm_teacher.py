@@ -20,12 +20,12 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .. import device as dev
-from ..assets import cache_dir, settings_key
+from ..assets import artifact_dir
 from ..families import require_masked_lm, encoder_of, mlm_head_parameters, mlm_logits
 from ..loop import eval_mode, model_device
 from ..data import load_corpus
 from ..models import load_encoder, load_tokenizer, quiet_loading
-from ..profiles import Profile, active_profile
+from ..profiles import Profile
 from ..seed import seeded
 from .blocks import fixed_masked_set, pack_blocks, random_batches
 from .metrics import mlm_scores
@@ -108,7 +108,7 @@ def train_mlm_head(model, train_encoded: dict, steps: int, batch_size: int, lear
                        "MLM head on frozen encoder")
 
 
-def load_encoder_with_mlm_head(profile: Profile | None = None):
+def load_encoder_with_mlm_head(profile: Profile):
     """The pretrained encoder with a masked-LM head, and the names of head tensors that were NOT in
     the checkpoint (newly initialised at random: MiniLM ships without an MLM head)."""
 
@@ -119,21 +119,19 @@ def load_encoder_with_mlm_head(profile: Profile | None = None):
     return model, missing
 
 
-def teacher_settings(profile: Profile | None = None) -> dict:
+def mlm_teacher_settings(profile: Profile) -> dict:
     """Every setting that shapes the MLM teacher: the encoder, the seed and the pretraining sizes."""
     from ..models import encoder_source
 
-    p = profile or active_profile()
-    return {"encoder": encoder_source(p), "seed": p.seed, "pretrain": dataclasses.asdict(p.pretrain)}
+    return {"encoder": encoder_source(profile), "seed": profile.seed, "pretrain": dataclasses.asdict(profile.pretrain)}
 
 
-def mlm_teacher_dir(profile: Profile | None = None) -> Path:
-    """Folder of the cached MLM teacher: kd.cache_dir() / 'mlm_teacher_<profile>_<hash of its settings>'."""
-    p = profile or active_profile()
-    return cache_dir() / settings_key(f"mlm_teacher_{p.name}", teacher_settings(p))
+def mlm_teacher_dir(profile: Profile) -> Path:
+    """Folder of the cached MLM teacher (`kd.assets.artifact_dir`)."""
+    return artifact_dir("mlm_teacher", profile, mlm_teacher_settings(profile))
 
 
-def train_head_on_frozen_encoder(model, profile: Profile | None = None, tokenizer=None,
+def train_head_on_frozen_encoder(model, profile: Profile, tokenizer=None,
                                  eval_data: dict | None = None, eval_batch_size: int = 2048) -> dict:
     """Encode `head_sequences` training blocks once with the frozen encoder of `model` (one fixed masking),
     then train only its MLM head for the tiny BERT's budget: `steps` steps of `batch_size` blocks.
@@ -142,18 +140,17 @@ def train_head_on_frozen_encoder(model, profile: Profile | None = None, tokenize
     weights alone. Returns the history; with eval_data it also holds the held-out metrics before
     ('heldout_before', the untrained head) and after ('heldout') training. Taught in notebook 01, section 5.
     """
-    p = profile or active_profile()
-    c = p.pretrain
-    tokenizer = tokenizer or load_tokenizer(p)
-    blocks = pack_blocks(load_corpus("train", p), tokenizer, c.max_length, kind="mlm")
-    g = torch.Generator().manual_seed(p.seed)  # which blocks the head sees
+    c = profile.pretrain
+    tokenizer = tokenizer or load_tokenizer(profile)
+    blocks = pack_blocks(load_corpus("train", profile), tokenizer, c.max_length, kind="mlm")
+    g = torch.Generator().manual_seed(profile.seed)  # which blocks the head sees
     chosen = torch.randperm(len(blocks), generator=g)[: c.head_sequences]
-    train_encoded = encode_masked(model, fixed_masked_set(blocks[chosen], tokenizer, seed=p.seed + 1),
+    train_encoded = encode_masked(model, fixed_masked_set(blocks[chosen], tokenizer, seed=profile.seed + 1),
                                   desc="encoding training blocks")
     eval_encoded = encode_masked(model, eval_data, desc="encoding held-out blocks") if eval_data else None
     before = evaluate_mlm_head(model, eval_encoded, eval_batch_size) if eval_encoded is not None else None
     history = train_mlm_head(model, train_encoded, c.steps, c.batch_size, c.head_learning_rate,
-                             eval_encoded, c.eval_every, seed=p.seed, eval_batch_size=eval_batch_size)
+                             eval_encoded, c.eval_every, seed=profile.seed, eval_batch_size=eval_batch_size)
     history["head_sequences"] = len(chosen)
     if eval_encoded is not None:
         history["heldout_before"] = before  # the untrained (random) head: the floor to beat
@@ -161,7 +158,7 @@ def train_head_on_frozen_encoder(model, profile: Profile | None = None, tokenize
     return history
 
 
-def build_mlm_teacher(profile: Profile | None = None, tokenizer=None, eval_data: dict | None = None,
+def build_mlm_teacher(profile: Profile, tokenizer=None, eval_data: dict | None = None,
                       save: bool = True):
     """Train an MLM head on top of the frozen pretrained encoder and save the result.
 
@@ -171,34 +168,32 @@ def build_mlm_teacher(profile: Profile | None = None, tokenizer=None, eval_data:
     `mlm_teacher_dir(profile)` unless save=False.
     Returns (model, history); history also holds the final held-out metrics when eval_data is given.
     """
-    p = profile or active_profile()
-    tokenizer = tokenizer or load_tokenizer(p)
-    model, missing = load_encoder_with_mlm_head(p)
+    tokenizer = tokenizer or load_tokenizer(profile)
+    model, missing = load_encoder_with_mlm_head(profile)
     model.to(dev.device())
-    history = train_head_on_frozen_encoder(model, p, tokenizer, eval_data)
+    history = train_head_on_frozen_encoder(model, profile, tokenizer, eval_data)
     history["newly_initialised"] = missing
-    history["settings"] = {"profile": p.name, "head_sequences": history.pop("head_sequences"), **teacher_settings(p)}
+    history["settings"] = {"profile": profile.name, "head_sequences": history.pop("head_sequences"), **mlm_teacher_settings(profile)}
     if save:
-        save_mlm_teacher(model, tokenizer, history, p)
+        save_mlm_teacher(model, tokenizer, history, profile)
     return model, history
 
 
-def random_encoder_with_mlm_head(profile: Profile | None = None, seed: int | None = None):
+def random_encoder_with_mlm_head(profile: Profile, seed: int | None = None):
     """The encoder's architecture (its very config) with random weights and a random MLM head, in eval mode:
     the control of section 5, as large as the pretrained encoder, nothing learnt. Taught in notebook 01, section 5."""
     from transformers import AutoConfig, AutoModelForMaskedLM
 
     from ..models import encoder_source
 
-    p = profile or active_profile()
     with quiet_loading():
-        config = AutoConfig.from_pretrained(encoder_source(p))
-    with seeded(p.seed if seed is None else seed):  # its own seed: the caller's random state is left alone
+        config = AutoConfig.from_pretrained(encoder_source(profile))
+    with seeded(profile.seed if seed is None else seed):  # its own seed: the caller's random state is left alone
         model = AutoModelForMaskedLM.from_config(config)
     return model.to(dev.device()).eval()
 
 
-def random_init_control(profile: Profile | None = None, tokenizer=None, eval_data: dict | None = None) -> dict:
+def random_init_control(profile: Profile, tokenizer=None, eval_data: dict | None = None) -> dict:
     """The teacher's recipe (`train_head_on_frozen_encoder`) on a random-weight copy of its encoder: its history
     (with 'parameters'), the model freed. Separates pretraining from size. Taught in notebook 01, section 5."""
     model = random_encoder_with_mlm_head(profile)
@@ -210,7 +205,7 @@ def random_init_control(profile: Profile | None = None, tokenizer=None, eval_dat
     return history
 
 
-def save_mlm_teacher(model, tokenizer, history: dict, profile: Profile | None = None) -> Path:
+def save_mlm_teacher(model, tokenizer, history: dict, profile: Profile) -> Path:
     """Write the teacher (weights, config, tokenizer, history.json) to `mlm_teacher_dir(profile)`."""
     folder = mlm_teacher_dir(profile)
     for prm in model.parameters():  # saved for inference: nothing frozen on reload
@@ -221,7 +216,7 @@ def save_mlm_teacher(model, tokenizer, history: dict, profile: Profile | None = 
     return folder
 
 
-def load_mlm_teacher(profile: Profile | None = None, rebuild: bool = False):
+def load_mlm_teacher(profile: Profile, rebuild: bool = False):
     """The MLM teacher (pretrained encoder + trained MLM head) as a BertForMaskedLM in eval mode.
 
     Loaded from `mlm_teacher_dir(profile)` (written by notebook 01 or by this function);
@@ -230,13 +225,12 @@ def load_mlm_teacher(profile: Profile | None = None, rebuild: bool = False):
     """
     from transformers import AutoModelForMaskedLM
 
-    p = profile or active_profile()
-    folder = mlm_teacher_dir(p)
+    folder = mlm_teacher_dir(profile)
     if rebuild or not (folder / "config.json").exists() or not (folder / "history.json").exists():
         print(f"No MLM teacher cached for these settings ({folder.name}): building it now, "
-              f"{p.pretrain.steps} steps of its MLM head (the bars below show the time left).")
+              f"{profile.pretrain.steps} steps of its MLM head (the bars below show the time left).")
         start = time.perf_counter()
-        model, _ = build_mlm_teacher(p)
+        model, _ = build_mlm_teacher(profile)
         print(f"Built the MLM teacher in {time.perf_counter() - start:.0f} s.")
     else:
         with quiet_loading():

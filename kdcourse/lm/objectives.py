@@ -53,7 +53,7 @@ def mask_tokens(input_ids: torch.Tensor, tokenizer, mlm_probability: float = 0.1
         raise ValueError(f"mlm_probability must be between 0 and 1 (BERT uses 0.15), got {mlm_probability}.")
     if tokenizer.mask_token_id is None:
         raise ValueError("This tokenizer has no [MASK] token, so it cannot be used for masked LM; "
-                         "use a BERT-style (WordPiece) tokenizer such as kd.load_tokenizer().")
+                         "use a BERT-style (WordPiece) tokenizer such as kd.load_tokenizer(P).")
     if generator is not None and seed is not None:
         raise ValueError("Pass either a generator or a seed, not both.")
     if seed is not None:

@@ -7,38 +7,36 @@ model, and the notebook's random state is left as it was.
 from __future__ import annotations
 
 from .. import device as dev
-from ..profiles import Profile, active_profile
+from ..profiles import Profile
 from ..seed import seeded
 
 
-def tiny_bert(tokenizer, profile: Profile | None = None, seed: int | None = None):
+def tiny_bert(tokenizer, profile: Profile, seed: int | None = None):
     """A randomly initialised BertForMaskedLM of profile.pretrain size (hidden, layers), weights from `seed`
     (default: the profile's)."""
     from transformers import BertConfig, BertForMaskedLM
 
-    p = profile or active_profile()
-    c = p.pretrain
+    c = profile.pretrain
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=c.hidden_size, num_hidden_layers=c.num_layers,
                         num_attention_heads=max(1, c.hidden_size // 64), intermediate_size=4 * c.hidden_size,
                         max_position_embeddings=c.max_length, pad_token_id=tokenizer.pad_token_id)
-    with seeded(p.seed if seed is None else seed):
+    with seeded(profile.seed if seed is None else seed):
         model = BertForMaskedLM(config)
     return model.to(dev.device())
 
 
-def tiny_gpt(tokenizer, profile: Profile | None = None, seed: int | None = None):
+def tiny_gpt(tokenizer, profile: Profile, seed: int | None = None):
     """A randomly initialised GPT-2-architecture causal LM of the same size as `tiny_bert`.
 
     It uses the same WordPiece vocabulary, with [SEP] as its end-of-text token.
     """
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    p = profile or active_profile()
-    c = p.pretrain
+    c = profile.pretrain
     config = GPT2Config(vocab_size=len(tokenizer), n_embd=c.hidden_size, n_layer=c.num_layers,
                         n_head=max(1, c.hidden_size // 64), n_positions=c.max_length,
                         bos_token_id=tokenizer.sep_token_id, eos_token_id=tokenizer.sep_token_id,
                         pad_token_id=tokenizer.pad_token_id)
-    with seeded(p.seed if seed is None else seed):
+    with seeded(profile.seed if seed is None else seed):
         model = GPT2LMHeadModel(config)
     return model.to(dev.device())

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 
+from .seeds import mean_std
 from .size import count_parameters, size_on_disk_mb
 
 
@@ -20,10 +21,9 @@ def model_row(name: str, model: torch.nn.Module, accuracies, latency: dict, teac
     pass the float model's count for it (same number of weights, fewer bytes each). `disk_mb` overrides
     the size on disk (an ONNX model's is its file's, `OnnxClassifier.size_mb`).
     """
-    acc = 100 * np.asarray(accuracies, dtype=float)
-    row = {"model": name, "seeds": len(acc), "test acc %": acc.mean(),
-           "± std": acc.std(ddof=1) if len(acc) > 1 else float("nan")}
-    row["% of teacher"] = 100 * acc.mean() / teacher_row["test acc %"] if teacher_row else 100.0
+    mean, std = mean_std(100 * np.asarray(accuracies, dtype=float))
+    row = {"model": name, "seeds": len(accuracies), "test acc %": mean, "± std": std}
+    row["% of teacher"] = 100 * mean / teacher_row["test acc %"] if teacher_row else 100.0
     row["params (M)"] = (count_parameters(model) if params is None else params) / 1e6
     row["disk (MB)"] = size_on_disk_mb(model) if disk_mb is None else disk_mb
     row.update({f"{k} ms": v for k, v in latency.items()})

@@ -1,0 +1,123 @@
+"""A causal student distilled from a causal teacher: the teacher's own generations (sequence-level),
+held-out scores, and the training loop of every student of notebook 06.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from ..lm.blocks import random_batches
+from ..lm.pretrain import train_steps
+from ..loop import eval_mode, model_device, release_memory
+from .lm_losses import next_token_loss, shift_for_next_token, token_kd_loss
+from .losses import check_alpha, check_temperature
+from .topk import TeacherTopK, topk_kd_loss
+
+
+@torch.no_grad()
+def teacher_generations(teacher, prompts: torch.Tensor, new_tokens: int, seed: int, batch_size: int = 16,
+                        sample: bool = True, temperature: float = 1.0,
+                        desc: str = "teacher generations") -> torch.Tensor:
+    """The teacher's own continuations of `prompts` [N, prompt_length]: blocks [N, prompt_length + new_tokens]
+    of prompt + exactly `new_tokens` generated tokens, for sequence-level distillation (Kim & Rush, 2016).
+
+    Sampled at `temperature` (or greedy with sample=False) under `seed`, so the same call (batch_size
+    included: random numbers are drawn batch by batch) gives the same text; every continuation has the full length (the end-of-text token does not stop it), so the result
+    packs like corpus blocks. Generate once and keep the result: it is the student's training set."""
+    from ..seed import seeded
+
+    check_temperature(temperature, "language model")
+    if prompts.dim() != 2:
+        raise ValueError(f"prompts must be [num_prompts, prompt_length] token ids, got {tuple(prompts.shape)}.")
+    on = model_device(teacher)
+    pad = teacher.generation_config.pad_token_id
+    pad = pad if pad is not None else teacher.generation_config.eos_token_id
+    extra = dict(do_sample=True, temperature=temperature, top_k=0) if sample else dict(do_sample=False)
+    out = []
+    with eval_mode(teacher), seeded(seed):
+        for i in tqdm(range(0, len(prompts), batch_size), desc=desc):
+            ids = prompts[i:i + batch_size].to(on)
+            generated = teacher.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
+                                         min_new_tokens=new_tokens, pad_token_id=pad, **extra)
+            out.append(generated.cpu())
+    release_memory()
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK | None = None,
+                        batch_size: int = 16) -> dict[str, float]:
+    """Held-out next-token loss and perplexity of a causal LM on packed blocks (eval mode); the mean
+    entropy of its next-token distributions (nats: how spread out its guesses are, the quantity that
+    separates mean-seeking from mode-seeking students); and, given the teacher's top-k of the same
+    blocks, the agreement: the share of positions where the model's most likely next token is the teacher's."""
+    if teacher_topk is not None and len(teacher_topk) != len(blocks):
+        raise ValueError(f"The teacher's top-k holds {len(teacher_topk)} blocks, not {len(blocks)}: cache it "
+                         f"over these very blocks.")
+    on = model_device(model)
+    total, spread, agree, n = 0.0, 0.0, 0, 0
+    with eval_mode(model):
+        for i in range(0, len(blocks), batch_size):
+            ids = blocks[i:i + batch_size].to(on)
+            logits = model(input_ids=ids).logits
+            count = ids.shape[0] * (ids.shape[1] - 1)
+            total += float(next_token_loss(logits, ids)) * count
+            n += count
+            predicting, _, _ = shift_for_next_token(logits)
+            log_p = torch.log_softmax(predicting.float(), dim=-1)
+            spread += float(-(log_p.exp() * log_p).sum(-1).sum())
+            if teacher_topk is not None:
+                teacher_top1 = teacher_topk.indices[i:i + batch_size, :, 0].to(on).long()
+                agree += int((predicting.argmax(dim=-1) == teacher_top1).sum())
+    loss = total / n
+    result = {"loss": loss, "perplexity": math.exp(loss), "entropy": spread / n, "tokens": n}
+    if teacher_topk is not None:
+        result["agreement"] = agree / n
+    return result
+
+
+def train_causal_student(student, blocks: torch.Tensor, *, steps: int, batch_size: int, learning_rate: float,
+                         seed: int, teacher=None, temperature: float | None = None, direction: str = "forward",
+                         alpha: float = 1.0, eval_blocks: torch.Tensor | None = None, eval_every: int = 50,
+                         desc: str | None = None) -> dict:
+    """Train a causal student on packed `blocks` for `steps` steps; returns the loss history.
+
+    teacher=None: the plain next-token loss. teacher=a TeacherTopK cached over these blocks: token-level
+    KD from the stored top-k + tail. teacher=a model: token-level KD from its full logits, computed
+    online at every step (for comparing with the stored top-k). `alpha` weighs the KD term and 1 - alpha
+    the plain next-token loss (1: the teacher alone). The same `seed` draws the same batches and dropout
+    whatever the loss, so two runs with one seed differ only in what they learn from.
+    Runs on the loop core (AdamW, 5 % warm-up + linear decay, clipping at 1.0; kd.lm.train_steps)."""
+    if teacher is not None and temperature is None:
+        raise ValueError("Distilling needs a temperature: pass temperature= (the one the teacher was cached at).")
+    check_alpha(alpha)
+    if isinstance(teacher, TeacherTopK) and len(teacher) != len(blocks):
+        raise ValueError(f"The teacher's top-k holds {len(teacher)} blocks, the training set {len(blocks)}: "
+                         f"cache the teacher over these very blocks (row i = block i).")
+    g = torch.Generator().manual_seed(seed)
+    batches = random_batches(len(blocks), batch_size, steps, g)
+    on = model_device(student)
+    if teacher is not None and not isinstance(teacher, TeacherTopK):
+        teacher.eval()  # a frozen teacher: dropout off, never trained
+
+    def step_loss(step):
+        rows = next(batches)
+        ids = blocks[rows].to(on)
+        logits = student(input_ids=ids).logits
+        if teacher is None:
+            return next_token_loss(logits, ids)
+        if isinstance(teacher, TeacherTopK):
+            teacher_term = topk_kd_loss(logits, teacher[rows], temperature=temperature, direction=direction)
+        else:
+            with torch.no_grad():
+                teacher_logits = teacher(input_ids=ids).logits
+            teacher_term = token_kd_loss(logits, teacher_logits, temperature=temperature, direction=direction)
+        if alpha == 1.0:
+            return teacher_term
+        return alpha * teacher_term + (1.0 - alpha) * next_token_loss(logits, ids)
+
+    evaluate = (lambda: evaluate_next_token(student, eval_blocks)) if eval_blocks is not None else None
+    name = desc or ("next-token loss" if teacher is None else f"token KD ({direction} KL)")
+    return train_steps(student, step_loss, steps, learning_rate, evaluate, eval_every, seed, name)

@@ -1,0 +1,193 @@
+"""The teacher of a causal LM stored compactly: top-k log-probabilities + the tail mass, and the losses
+against it. Taught in notebook 06.
+
+The teacher's logits are computed once and stored compactly (`TeacherTopK`, as offline LLM
+distillation does): per position the k largest log-probabilities (fp16), their token ids (the
+smallest integer type that holds the vocabulary), and the probability of every other token
+together, the tail. The teacher's distribution is then k + 1 buckets that still sum to one;
+renormalising the top k without the tail (`topk_kd_loss_renormalised`, a pitfall kept to be
+measured) makes the teacher look more certain than it is.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..loop import eval_mode, model_device, release_memory
+from .lm_losses import check_direction, directed_kl, shift_for_next_token
+from .losses import check_temperature, kl_divergence
+
+TAIL_FLOOR = 1e-30  # the smallest tail mass used in a logarithm: a tail that underflowed to 0 stays finite
+
+
+def index_dtype(vocab_size: int) -> torch.dtype:
+    """The smallest integer type that holds every token id of a vocabulary of `vocab_size`.
+
+    uint8 up to 256 tokens, int16 up to 32,768, uint16 up to 65,536 (SmolLM2's 49,152), else int32."""
+    for dtype, size in ((torch.uint8, 2**8), (torch.int16, 2**15), (torch.uint16, 2**16), (torch.int32, 2**31)):
+        if vocab_size <= size:
+            return dtype
+    raise ValueError(f"A vocabulary of {vocab_size:,} tokens does not fit in 32-bit ids.")
+
+
+@dataclass
+class TeacherTopK:
+    """The teacher's next-token distributions at `temperature`, stored compactly, one row per block.
+
+    log_probs [blocks, positions, k]: the k largest log-probabilities, largest first (fp16);
+    indices   [blocks, positions, k]: their token ids (index_dtype of the vocabulary);
+    tail      [blocks, positions]: the probability of all other tokens together (fp32), so that the
+              k + 1 buckets still sum to one. Row i holds block i: select rows with `cache[rows]`.
+    """
+
+    log_probs: torch.Tensor
+    indices: torch.Tensor
+    tail: torch.Tensor
+    temperature: float
+    vocab_size: int
+
+    @property
+    def k(self) -> int:
+        """How many tokens are kept per position."""
+        return self.log_probs.shape[-1]
+
+    def __len__(self) -> int:
+        """The number of blocks stored: one row per training block."""
+        return self.log_probs.shape[0]
+
+    def __getitem__(self, rows) -> "TeacherTopK":
+        """The rows (blocks) `rows`: an index, a slice or a tensor of block indices."""
+        if isinstance(rows, int):
+            rows = slice(rows, rows + 1)
+        return TeacherTopK(self.log_probs[rows], self.indices[rows], self.tail[rows], self.temperature,
+                           self.vocab_size)
+
+    def nbytes(self) -> int:
+        """Bytes this storage takes: values, ids and tail mass."""
+        return sum(t.numel() * t.element_size() for t in (self.log_probs, self.indices, self.tail))
+
+    def kept_mass(self) -> float:
+        """The mean probability the top k hold (1 - tail), over all stored positions: what k keeps."""
+        return float(1.0 - self.tail.double().mean())
+
+    @staticmethod
+    def concatenate(parts: list["TeacherTopK"]) -> "TeacherTopK":
+        """One storage from several, rows in order (the batches of `cache_teacher_topk`)."""
+        first = parts[0]
+        return TeacherTopK(torch.cat([p.log_probs for p in parts]), torch.cat([p.indices for p in parts]),
+                           torch.cat([p.tail for p in parts]), first.temperature, first.vocab_size)
+
+
+def full_logits_bytes(positions: int, vocab_size: int, dtype: torch.dtype = torch.float32) -> int:
+    """Bytes that storing every logit of `positions` positions would take: the baseline of top-k storage."""
+    return positions * vocab_size * torch.empty(0, dtype=dtype).element_size()
+
+
+@torch.no_grad()
+def compress_topk(teacher_logits: torch.Tensor, k: int, temperature: float,
+                  dtype: torch.dtype = torch.float16) -> TeacherTopK:
+    """The teacher's distribution softmax(logits / T) at every position as top-k + tail.
+
+    `teacher_logits` [..., vocab] are the logits of the predicting positions (after the shift).
+    The tail is computed from the full distribution (logsumexp of the other tokens), not as
+    1 - sum(top k) in fp16, so it is exact to fp32 even when it is tiny. `dtype` of the values:
+    fp16 as stored by offline distillation; fp32 for exact comparisons in tests."""
+    check_temperature(temperature, "language model")
+    vocab = teacher_logits.shape[-1]
+    if not (isinstance(k, int) and 1 <= k <= vocab):
+        raise ValueError(f"k must be an integer from 1 to the vocabulary size {vocab:,}, got {k!r}.")
+    log_probs = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    top = log_probs.topk(k, dim=-1)  # sorted: the most likely token first
+    if k == vocab:
+        tail = torch.zeros(log_probs.shape[:-1], device=log_probs.device)  # nothing is left out
+    else:
+        others = log_probs.scatter(-1, top.indices, float("-inf"))  # the top k removed
+        tail = others.logsumexp(dim=-1).exp()
+    return TeacherTopK(top.values.to(dtype), top.indices.to(index_dtype(vocab)), tail.float(), float(temperature),
+                       vocab)
+
+
+def _student_buckets(student_log_probs: torch.Tensor, indices: torch.Tensor, vocab: int) -> torch.Tensor:
+    """The student's log-probabilities gathered into the teacher's k + 1 buckets [..., k + 1]:
+    the k teacher tokens, then the log of the student's mass on every other token."""
+    top = student_log_probs.gather(-1, indices)
+    if indices.shape[-1] == vocab:  # the top k hold the whole vocabulary: the rest bucket is empty
+        rest = torch.full(top.shape[:-1], float("-inf"), device=top.device)
+    else:
+        rest = student_log_probs.scatter(-1, indices, float("-inf")).logsumexp(dim=-1)
+    return torch.cat([top, rest.unsqueeze(-1)], dim=-1)
+
+
+def _prepare_topk(student_logits, teacher_topk: TeacherTopK, attention_mask, temperature):
+    """Checks shared by the top-k losses; returns the student's log-probs at T, the real mask and the ids."""
+    check_temperature(temperature, "language model")
+    if not math.isclose(temperature, teacher_topk.temperature):
+        raise ValueError(f"The teacher's top-k was stored at temperature {teacher_topk.temperature}, not "
+                         f"{temperature}: the tail mass depends on T. Cache the teacher again at T={temperature}.")
+    student, _, real = shift_for_next_token(student_logits, attention_mask=attention_mask)
+    if student.shape[-1] != teacher_topk.vocab_size:
+        raise ValueError(f"The student predicts {student.shape[-1]:,} tokens, the teacher {teacher_topk.vocab_size:,}: "
+                         f"the student needs the teacher's tokenizer.")
+    if tuple(teacher_topk.log_probs.shape[:-1]) != tuple(student.shape[:-1]):
+        raise ValueError(f"Teacher top-k {tuple(teacher_topk.log_probs.shape[:-1])} and student predicting "
+                         f"positions {tuple(student.shape[:-1])} differ: select the cache rows of this batch's "
+                         f"blocks (cache[rows]) and pass the full blocks to the student.")
+    s = F.log_softmax(student.float() / temperature, dim=-1)
+    return s, real, teacher_topk.indices.to(s.device).long()
+
+
+def topk_kd_loss(student_logits: torch.Tensor, teacher_topk: TeacherTopK,
+                 attention_mask: torch.Tensor | None = None, *, temperature: float,
+                 direction: str = "forward") -> torch.Tensor:
+    """`token_kd_loss` against the teacher stored as top-k + tail: T^2 * KL over k + 1 buckets.
+
+    The student's distribution is gathered into the same buckets (its probability of each of the
+    teacher's k tokens, and its mass on every other token). With k = vocabulary this is exactly
+    `token_kd_loss`; with fewer it is a slightly smaller KL that needs a fraction of the storage."""
+    check_direction(direction)
+    s, real, indices = _prepare_topk(student_logits, teacher_topk, attention_mask, temperature)
+    student = _student_buckets(s, indices, teacher_topk.vocab_size)
+    tail = teacher_topk.tail.to(s.device)
+    if teacher_topk.k < teacher_topk.vocab_size:  # a tail that underflowed to 0 would make reverse KL infinite
+        tail = tail.clamp_min(TAIL_FLOOR)
+    tail = tail.log()  # -inf when the top k hold the whole vocabulary: an empty bucket, skipped by the KL
+    teacher = torch.cat([teacher_topk.log_probs.to(s.device).float(), tail.unsqueeze(-1)], dim=-1)
+    return directed_kl(student, teacher, real, direction) * temperature**2
+
+
+def topk_kd_loss_renormalised(student_logits: torch.Tensor, teacher_topk: TeacherTopK,
+                              attention_mask: torch.Tensor | None = None, *, temperature: float) -> torch.Tensor:
+    """A PITFALL kept to be measured: the teacher's top k renormalised to sum to one, the tail dropped.
+
+    Forward KL of that sharper teacher against the student's log-probabilities of the same k tokens:
+    the student is pushed to put all its mass on the top k, more certain than the teacher ever was."""
+    s, real, indices = _prepare_topk(student_logits, teacher_topk, attention_mask, temperature)
+    teacher = teacher_topk.log_probs.to(s.device).float()
+    teacher = teacher - teacher.logsumexp(dim=-1, keepdim=True)  # renormalised: the tail is gone
+    return kl_divergence(teacher, s.gather(-1, indices), real) * temperature**2
+
+
+@torch.no_grad()
+def cache_teacher_topk(teacher, blocks: torch.Tensor, k: int, temperature: float, batch_size: int = 8,
+                       desc: str = "caching the teacher's top-k") -> TeacherTopK:
+    """Run the teacher once over `blocks` [num_blocks, block_size] and keep its top-k + tail at every
+    predicting position: row i of the result belongs to block i, so training reads `cache[rows]`.
+
+    The teacher runs in eval mode on its device; the storage is kept on the CPU."""
+    if blocks.dim() != 2 or blocks.shape[1] < 2:
+        raise ValueError(f"blocks must be [num_blocks, block_size >= 2] token ids, got {tuple(blocks.shape)}.")
+    on = model_device(teacher)
+    parts = []
+    with eval_mode(teacher):
+        for i in tqdm(range(0, len(blocks), batch_size), desc=desc):
+            ids = blocks[i:i + batch_size].to(on)
+            predicting, _, _ = shift_for_next_token(teacher(input_ids=ids).logits)
+            part = compress_topk(predicting, k, temperature)
+            parts.append(TeacherTopK(part.log_probs.cpu(), part.indices.cpu(), part.tail.cpu(), part.temperature,
+                                     part.vocab_size))
+    release_memory()  # the teacher's full logits, batch after batch, are gone
+    return TeacherTopK.concatenate(parts)

@@ -1,0 +1,47 @@
+"""The Trainer toolbox: sentence pairs encoded as BERT reads them (two segments, token_type_ids, the longer
+sentence truncated first). Single sentences, metrics and arguments are tested in test_classify.py."""
+import pytest
+from datasets import Dataset, DatasetDict
+
+from kdcourse import trainer_tools as tt
+
+PAIRS = Dataset.from_dict({"sentence1": ["The speech was short.", "Taxes rose sharply last year and again this year."],
+                           "sentence2": ["It ended early.", "Spending fell."], "label": [1, 0]})
+
+
+def test_a_pair_is_two_segments_with_token_type_ids(tok):
+    row = tt.tokenize_dataset(PAIRS, tok, 32, columns=("sentence1", "sentence2"))[0]
+    tokens = tok.convert_ids_to_tokens(row["input_ids"])
+    first_sep = tokens.index("[SEP]")
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and tokens.count("[SEP]") == 2
+    assert tokens[1:first_sep] == tok.tokenize("The speech was short.")
+    assert tokens[first_sep + 1:-1] == tok.tokenize("It ended early.")
+    # segment A ([CLS] a [SEP]) is 0, segment B (b [SEP]) is 1
+    assert row["token_type_ids"] == [0] * (first_sep + 1) + [1] * (len(tokens) - first_sep - 1)
+    assert set(row) == {"input_ids", "token_type_ids", "attention_mask", "label"}  # the texts are dropped
+
+
+def test_truncation_shortens_the_longer_sentence_first(tok):
+    long, short = PAIRS[1]["sentence1"], PAIRS[1]["sentence2"]
+    assert len(tok.tokenize(long)) > len(tok.tokenize(short)) + 4
+    row = tt.tokenize_dataset(PAIRS, tok, 12, columns=("sentence1", "sentence2"))[1]
+    tokens = tok.convert_ids_to_tokens(row["input_ids"])
+    sep = tokens.index("[SEP]")
+    assert len(tokens) == 12
+    assert tokens[sep + 1:-1] == tok.tokenize(short)  # the short sentence is whole
+    assert tokens[1:sep] == tok.tokenize(long)[: sep - 1]  # the long one lost its end
+
+
+def test_single_sentences_have_one_segment(tok):
+    data = DatasetDict({"train": Dataset.from_dict({"text": ["a fine film"], "label": [1]})})
+    row = tt.tokenize_dataset(data, tok, 32)["train"][0]
+    assert set(row["token_type_ids"]) == {0} and "text" not in row
+
+
+def test_missing_or_too_many_columns_are_named(tok):
+    with pytest.raises(ValueError, match="no 'premise' column"):
+        tt.tokenize_dataset(PAIRS, tok, 32, columns=("premise", "sentence2"))
+    with pytest.raises(ValueError, match="or two for a sentence pair"):
+        tt.tokenize_dataset(PAIRS, tok, 32, columns=("sentence1", "sentence2", "label"))
+    with pytest.raises(ValueError, match="no 'text' column"):
+        tt.tokenize_dataset(PAIRS, tok, 32)
