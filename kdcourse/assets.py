@@ -70,10 +70,15 @@ def settings_key(name: str, settings: dict) -> str:
     return f"{name}_{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
+def artifact_path(name: str, settings: dict, suffix: str = "") -> Path:
+    """Where a built artifact (a teacher, an MLM head) is kept: <cache>/<name>_<hash of settings><suffix>.
+    The one home of every cached teacher's name: a changed setting builds a new one, never reuses a stale one."""
+    return cache_dir() / f"{settings_key(name, settings)}{suffix}"
+
+
 def artifact_dir(kind: str, profile, settings: dict) -> Path:
-    """Where a built artifact (a teacher, an MLM head) is kept: <cache>/<kind>_<profile>_<hash of settings>.
-    The one home of every cached teacher's folder: a changed setting builds a new one, never reuses a stale one."""
-    return cache_dir() / settings_key(f"{kind}_{profile.name}", settings)
+    """The folder of an artifact built for a profile: <cache>/<kind>_<profile>_<hash of settings>."""
+    return artifact_path(f"{kind}_{profile.name}", settings)
 
 
 def data_file(name: str) -> Path:

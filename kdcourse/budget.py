@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 
+from .distill.student import spread_layers, strided_layers
 from .profiles import SMOLLM2_TEACHER, Profile
 
 # name: (peak FLOP/s, source). Peaks: dense fp16/bf16 tensor-core numbers from NVIDIA's datasheets.
@@ -184,7 +186,7 @@ def _notebook_04(p: Profile) -> list[Phase]:
     d, f = p.distillation, p.finetune
     length = min(AVERAGE_TOKENS[p.sentiment], f.max_length)
     teacher = _per_token("encoder", p.encoder, length)
-    layers = len(range(0, _encoder_config(p.encoder).num_hidden_layers, d.layer_stride))
+    layers = len(strided_layers(SimpleNamespace(config=_encoder_config(p.encoder)), d.layer_stride))
     student = _per_token("encoder", p.encoder, length, layers=layers)
     train = _sentiment_tokens(p, "train") if d.train_size is None else d.train_size * length
     runs = 4 * len(d.seeds) + 3  # 2 starts x alone/distilled x seeds, + cosine, random, GPU cell
@@ -216,9 +218,10 @@ def _notebook_04(p: Profile) -> list[Phase]:
 
 def _notebook_06(p: Profile) -> list[Phase]:
     c = p.lm_distillation
-    depth = 30 if p.lm_teacher == "offline" else 32
+    depth = 30 if p.lm_teacher == "offline" else 32  # SmolLM2-135M, SmolLM2-360M
     teacher = _per_token("causal_lm", p.lm_teacher, c.block_size)
-    student = _per_token("causal_lm", p.lm_teacher, c.block_size, layers=min(c.student_layers, depth))
+    layers = len(spread_layers(SimpleNamespace(config=SimpleNamespace(num_hidden_layers=depth)), c.student_layers))
+    student = _per_token("causal_lm", p.lm_teacher, c.block_size, layers=layers)
     tokens = c.steps * c.batch_size * c.block_size  # one student run
     runs = 2 * len(c.seeds) + 3  # plain and top-k per seed; full logits, reverse KL, sequence-level at one seed
     evals = (runs + 4) * c.eval_blocks * c.block_size * student  # every run, the copy, the control, the pitfalls

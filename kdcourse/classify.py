@@ -229,7 +229,7 @@ def load_sentiment_teacher(profile: Profile, rebuild: bool = True):
     if not (path / "config.json").exists():
         if not rebuild:
             raise MissingAssetError(f"No sentiment teacher for these settings ({path.name}). Run notebook 02, "
-                                    f"or call load_sentiment_teacher(rebuild=True) to fine-tune it now.")
+                                    f"or call load_sentiment_teacher(profile, rebuild=True) to fine-tune it now.")
         print(f"No sentiment teacher cached for these settings ({path.name}): fine-tuning it now, "
               f"{profile.finetune.epochs} epochs (the bar below shows the time left).")
         start = time.perf_counter()

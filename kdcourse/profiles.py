@@ -1,8 +1,10 @@
 """The run profiles of the course: one code path, three sizes.
 
-`profile()` reads KDCOURSE_PROFILE once and returns a frozen config. Notebooks never branch on the
-profile name; they read sizes and asset names from it, so `smoke` (CI), `cpu` (a laptop) and `gpu`
-(Colab) run the very same cells. Taught in notebook 00.
+`profile()` reads KDCOURSE_PROFILE and returns a frozen config; a notebook calls it once (`P = kd.profile()`)
+and hands P, or its part, to the helpers that need it. Notebooks never branch on the profile name; they read
+sizes and asset names from it, so `smoke` (CI), `cpu` (a laptop) and `gpu` (Colab) run the very same cells.
+The `cpu` profile is the base, one part per notebook; every other profile states only its changes.
+Taught in notebook 00.
 
 Two more profiles serve the `gpu` one: `gpu-offline` is what `gpu` becomes when the Hugging Face
 hub (or a cached copy of every model it names) cannot be reached: the offline assets, at sizes

@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import device as dev
-from .distill.losses import distillation_loss
+from .distill.losses import check_temperature, distillation_loss
 from .data import MNIST_MEAN, MNIST_STD
 from .loop import Stepper, eval_mode
 
@@ -120,9 +120,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], epochs: int,
                          f"precompute them on the same (unshuffled) training tensor.")
     if teacher is not None and teacher_logits is not None:
         raise ValueError("Pass either teacher or teacher_logits, not both.")
-    if (teacher is not None or teacher_logits is not None) and loss_fn is None and temperature is None:
-        raise ValueError("Distillation needs a temperature: pass temperature=T (notebook 03 uses 2-20; "
-                         "1 is the plain softmax).")
+    if (teacher is not None or teacher_logits is not None) and loss_fn is None:
+        check_temperature(temperature)  # distillation states its temperature: there is no default
     device = dev.device()
     model.to(device)
     if teacher is not None:
@@ -194,13 +193,13 @@ def fit_or_load(model: nn.Module, name: str, train: tuple[torch.Tensor, torch.Te
     covers the architecture, the training tensors (shape and checksum), the epochs and every `fit`
     argument, so changing any of them trains anew instead of reusing a stale teacher.
     """
-    from .assets import cache_dir, settings_key
+    from .assets import artifact_path
 
     x, y = train
     settings = {"model": repr(model), "x": _describe(x), "y": _describe(y), "epochs": epochs,
                 **{k: _describe(v) for k, v in fit_kwargs.items() if k not in ("desc", "progress")}}
     slug = re.sub(r"\W+", "-", name).strip("-")  # "the CNN teacher" -> the-CNN-teacher_<hash>.pt
-    path = cache_dir() / f"{settings_key(slug, settings)}.pt"
+    path = artifact_path(slug, settings, ".pt")
     if path.exists():
         saved = torch.load(path, map_location="cpu")
         model.load_state_dict(saved["state_dict"])

@@ -42,7 +42,7 @@ def tokenize_dataset(dataset, tokenizer, max_length: int, columns: tuple[str, ..
     columns = (columns,) if isinstance(columns, str) else tuple(columns)
     if len(columns) not in (1, 2):
         raise ValueError(f"columns names one text column, or two for a sentence pair; got {columns}.")
-    present = dataset["train"].column_names if hasattr(dataset, "keys") else dataset.column_names
+    present = next(iter(dataset.values())).column_names if hasattr(dataset, "keys") else dataset.column_names
     missing = [c for c in columns if c not in present]
     if missing:
         raise ValueError(f"The dataset has no {', '.join(repr(c) for c in missing)} column; it has {present}. "

@@ -138,3 +138,22 @@ def test_unlabelled_rows_learn_from_the_teacher_only():
     torch.testing.assert_close(distillation_loss(s, t, labels, temperature=2.0, alpha=0.3), 0.3 * soft + 0.7 * hard)
     none = distillation_loss(s, t, torch.full((4,), -100), temperature=2.0, alpha=0.3)
     torch.testing.assert_close(none, 0.3 * soft)
+
+
+def test_temperature_check_refuses_infinity_and_an_unknown_task():
+    import kdcourse as kd
+
+    with pytest.raises(ValueError, match="temperature must be a number > 0"):
+        kd.distill.check_temperature(float("inf"))
+    with pytest.raises(ValueError, match="task must be one of"):
+        kd.distill.check_temperature(2.0, task="lm")
+
+
+def test_a_mask_of_ones_and_zeros_works_like_a_bool_mask():
+    import kdcourse as kd
+
+    log_p, log_q = torch.log_softmax(_logits(0, (4, 3, 10)), -1), torch.log_softmax(_logits(1, (4, 3, 10)), -1)
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0], [1, 1, 1], [0, 0, 0]])  # an attention mask, as a tokenizer gives it
+    want = kd.distill.kl_per_row(log_p, log_q)[mask.bool()].mean()
+    assert torch.allclose(kd.distill.kl_divergence(log_p, log_q, mask), want)
+    assert torch.equal(kd.distill.kl_divergence(log_p, log_q, mask), kd.distill.kl_divergence(log_p, log_q, mask.bool()))

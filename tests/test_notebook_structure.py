@@ -21,6 +21,13 @@ def test_course_map_lists_every_notebook_and_no_other():
     assert [p.name for p in PATHS] == [nb.file for nb in NOTEBOOKS], "kd.course.NOTEBOOKS and notebooks/ differ"
 
 
+# the loaders a notebook calls -> the Profile field naming what they load from the hub in the gpu profile
+HUB_LOADERS = {"kd.load_sentiment(": "sentiment", "kd.load_tokenizer(": "encoder", "kd.load_encoder(": "encoder",
+               "kd.classify.": "encoder", "kd.lm.load_mlm_teacher(": "encoder", "kd.lm.build_mlm_teacher(": "encoder",
+               "kd.lm.load_encoder_with_mlm_head(": "encoder", "kd.load_causal_lm(": "causal_lm",
+               "kd.models.load_lm_teacher(": "lm_teacher"}
+
+
 def registration_gaps(path, notebooks=NOTEBOOKS) -> list[str]:
     """Every place a notebook must be registered (README, "Adding a notebook") that does not know `path`."""
     import dataclasses
@@ -43,6 +50,14 @@ def registration_gaps(path, notebooks=NOTEBOOKS) -> list[str]:
                         f"(kdcourse/profiles.py), the cpu base and each profile's changes")
         elif part not in entry.parts:
             gaps.append(f"{path.name}: reads P.{part} but kd.course.NOTEBOOKS does not list {part!r} in its parts")
+    readme = (ROOT / "README.md").read_text()
+    if f"`{path.stem}`" not in readme:
+        gaps.append(f"{path.name}: not in the README's table of notebooks (a row `{path.stem}`)")
+    loads = {field for call, field in HUB_LOADERS.items() if call in code} | {
+        f for f in ("encoder", "student_encoder", "causal_lm", "lm_teacher") if f"P.{f}" in code}
+    for field in sorted(loads - set(entry.hub)):
+        gaps.append(f"{path.name}: loads the profile's {field!r} (from the hub in gpu) but kd.course.NOTEBOOKS does "
+                    f"not list it in hub")
     if path.name not in budget.NOTEBOOK_WORK:
         gaps.append(f"{path.name}: no phases in kd.budget.NOTEBOOK_WORK (kdcourse/budget.py): 00's course map "
                     f"needs its work to estimate a T4's minutes")
@@ -70,13 +85,16 @@ def test_a_notebook_missing_from_a_registry_is_named_with_the_place(tmp_path, mo
     from kdcourse.course import Notebook
 
     new = tmp_path / "07_new_topic.ipynb"
-    new.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["C = P.sparse_store\n", "D = P.mnist"]}]}))
+    new.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["C = P.sparse_store\n", "D = P.mnist\n",
+                                                                          "lm, tok = kd.load_causal_lm(P)"]}]}))
     assert "no entry in kd.course.NOTEBOOKS" in registration_gaps(new)[0]
     entry = Notebook(new.name, "New", "a topic", parts=("sparse_store",), hub=("lm_teacher",))
     gaps = "\n".join(registration_gaps(new, [*NOTEBOOKS, entry]))
     assert "no profile part 'sparse_store'" in gaps and "kd.budget.NOTEBOOK_WORK" in gaps
     assert "reads P.mnist but kd.course.NOTEBOOKS does not list 'mnist'" in gaps
     assert "rehearsal" not in gaps  # SmolLM2-360M-Instruct has a stand-in
+    assert "not in the README's table of notebooks (a row `07_new_topic`)" in gaps
+    assert "loads the profile's 'causal_lm' (from the hub in gpu) but kd.course.NOTEBOOKS does not list it" in gaps
     entry = dataclasses.replace(entry, hub=("encoder", "no_such_field"))
     assert "'no_such_field' is not a Profile field" in "\n".join(registration_gaps(new, [*NOTEBOOKS, entry]))
     monkeypatch.setattr(rehearsal, "HUB_IDS", ())

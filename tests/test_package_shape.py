@@ -63,3 +63,33 @@ def test_no_import_cycles():
 def test_a_cycle_is_found():
     graph = {"kdcourse.a": {"kdcourse.b"}, "kdcourse.b": {"kdcourse.c"}, "kdcourse.c": {"kdcourse.a"}}
     assert find_cycle(graph, set()) == ["kdcourse.a", "kdcourse.b", "kdcourse.c", "kdcourse.a"]
+
+
+def test_every_helper_that_needs_the_profile_asks_for_it():
+    """No helper falls back to a profile of its own choosing: a `profile` argument has no default."""
+    import importlib
+    import inspect
+
+    optional = []
+    for path in MODULES:
+        if path.name == "__main__.py":
+            continue  # importing it runs the command
+        module = importlib.import_module(_name(path))
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and "profile" in inspect.signature(fn).parameters:
+                if inspect.signature(fn).parameters["profile"].default is not inspect.Parameter.empty:
+                    optional.append(f"{module.__name__}.{name}")
+    assert not optional, optional
+    from kdcourse import profiles
+
+    assert not hasattr(profiles, "active_profile")
+
+
+def test_distillation_builds_on_the_trainer_toolbox_not_on_notebook_02s_lesson():
+    """Only the command reaches into `classify`, for the sentiment teacher it distils (notebook 02 builds it)."""
+    allowed = {"kdcourse.distill.command": {"load_sentiment_teacher", "sentiment_teacher_dir"}}
+    for path in sorted((PACKAGE / "distill").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "classify":
+                names = {a.name for a in node.names}
+                assert names <= allowed.get(_name(path), set()), f"{_name(path)} imports {names} from classify"

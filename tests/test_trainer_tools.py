@@ -6,7 +6,7 @@ from datasets import Dataset, DatasetDict
 from kdcourse import trainer_tools as tt
 
 PAIRS = Dataset.from_dict({"sentence1": ["The speech was short.", "Taxes rose sharply last year and again this year."],
-                           "sentence2": ["It ended early.", "Spending fell."], "label": [1, 0]})
+                           "sentence2": ["It ended early.", "Spending fell by a third."], "label": [1, 0]})
 
 
 def test_a_pair_is_two_segments_with_token_type_ids(tok):
@@ -23,13 +23,15 @@ def test_a_pair_is_two_segments_with_token_type_ids(tok):
 
 def test_truncation_shortens_the_longer_sentence_first(tok):
     long, short = PAIRS[1]["sentence1"], PAIRS[1]["sentence2"]
-    assert len(tok.tokenize(long)) > len(tok.tokenize(short)) + 4
-    row = tt.tokenize_dataset(PAIRS, tok, 12, columns=("sentence1", "sentence2"))[1]
+    a, b = tok.tokenize(long), tok.tokenize(short)
+    # 10 + 6 tokens, room for 8: the long sentence is cut down to the short one's length, then both lose one at a
+    # time, so both keep 4 (cutting the first sentence only, `only_first`, would keep 2 + 6: the test tells them apart)
+    assert (len(a), len(b)) == (10, 6)
+    row = tt.tokenize_dataset(PAIRS, tok, 3 + 8, columns=("sentence1", "sentence2"))[1]
     tokens = tok.convert_ids_to_tokens(row["input_ids"])
     sep = tokens.index("[SEP]")
-    assert len(tokens) == 12
-    assert tokens[sep + 1:-1] == tok.tokenize(short)  # the short sentence is whole
-    assert tokens[1:sep] == tok.tokenize(long)[: sep - 1]  # the long one lost its end
+    assert len(tokens) == 11
+    assert tokens[1:sep] == a[:4] and tokens[sep + 1:-1] == b[:4]  # each keeps its beginning
 
 
 def test_single_sentences_have_one_segment(tok):

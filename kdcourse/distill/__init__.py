@@ -15,8 +15,7 @@ trainers, for classifiers (notebooks 03 and 04; 05 shows what goes wrong) and la
     causal        the teacher's generations, held-out scores, a causal student's training       06
     on_policy     on-policy distillation with TRL's DistillationTrainer                          06
 
-MNIST's distillation loop is `kd.fit` (kdcourse.train) and its patient teacher `kdcourse.consistent` (03);
-both use these losses.
+Notebook 03's MNIST students are distilled by `kd.fit` (kdcourse.train), with these losses.
 """
 from . import on_policy
 from .causal import evaluate_next_token, teacher_generations, train_causal_student

@@ -90,8 +90,8 @@ def train_causal_student(student, blocks: torch.Tensor, *, steps: int, batch_siz
     the plain next-token loss (1: the teacher alone). The same `seed` draws the same batches and dropout
     whatever the loss, so two runs with one seed differ only in what they learn from.
     Runs on the loop core (AdamW, 5 % warm-up + linear decay, clipping at 1.0; kd.lm.train_steps)."""
-    if teacher is not None and temperature is None:
-        raise ValueError("Distilling needs a temperature: pass temperature= (the one the teacher was cached at).")
+    if teacher is not None:
+        check_temperature(temperature, "language model")  # the one the teacher was cached at; there is no default
     check_alpha(alpha)
     if isinstance(teacher, TeacherTopK) and len(teacher) != len(blocks):
         raise ValueError(f"The teacher's top-k holds {len(teacher)} blocks, the training set {len(blocks)}: "

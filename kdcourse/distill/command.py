@@ -61,10 +61,13 @@ def main(argv=None) -> dict:
     # a value given on the command line is checked, never replaced: --temperature 0 is an error, not the default
     temperature = d.temperature if args.temperature is None else check_temperature(args.temperature)
     alpha = d.alpha if args.alpha is None else check_alpha(args.alpha)
+    if args.epochs is not None and not args.epochs > 0:
+        raise ValueError(f"--epochs must be a number > 0 (the profile's is {d.epochs}), got {args.epochs}.")
+    epochs = d.epochs if args.epochs is None else args.epochs
     output = Path(args.output)
     launched = int(os.environ.get("WORLD_SIZE", "1")) > 1  # under torchrun / accelerate launch
     training_args = training_arguments(
-        output / "checkpoints", d, seed=p.seed, epochs=d.epochs if args.epochs is None else args.epochs, ddp_backend="gloo" if launched and not torch.cuda.is_available() else None,
+        output / "checkpoints", d, seed=p.seed, epochs=epochs, ddp_backend="gloo" if launched and not torch.cuda.is_available() else None,
         ddp_find_unused_parameters=False, save_strategy="no", load_best_model_at_end=False,
         logging_steps=0.1)
     rank, world = training_args.process_index, training_args.world_size

@@ -43,7 +43,7 @@ def directed_kl(student_log_probs: torch.Tensor, teacher_log_probs: torch.Tensor
 
 def shift_for_next_token(logits: torch.Tensor, input_ids: torch.Tensor | None = None,
                          attention_mask: torch.Tensor | None = None):
-    """The one place where the shift by one happens: the logits at position i predict token i+1.
+    """The shift by one, in one place for every loss of notebook 06: the logits at position i predict token i+1.
 
     Returns (logits[:, :-1], input_ids[:, 1:] or None, real [B, T-1]): the predicting positions, the
     tokens they predict, and True where both the position and its next token are real (attention_mask

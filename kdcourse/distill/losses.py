@@ -14,6 +14,8 @@ notebook 04's DistillationTrainer and notebook 06's token-level losses are built
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -23,8 +25,12 @@ USUAL_TEMPERATURE = {"classifier": "2-20 is usual for classifiers (Hinton et al.
 
 
 def check_temperature(temperature, task: str = "classifier") -> float:
-    """The temperature as a float, or a ValueError: it must be a number > 0 (a bool is not a number here)."""
-    if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and temperature > 0):
+    """The temperature as a float, or a ValueError: it must be a finite number > 0 (a bool is not a number here).
+    `task` ('classifier' or 'language model') picks the usual range the message suggests."""
+    if task not in USUAL_TEMPERATURE:
+        raise ValueError(f"task must be one of {tuple(USUAL_TEMPERATURE)}, got {task!r}.")
+    if (isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature)
+            or temperature <= 0):
         raise ValueError(f"temperature must be a number > 0 (1 = the plain softmax; {USUAL_TEMPERATURE[task]}), "
                          f"got {temperature!r}.")
     return float(temperature)
@@ -42,7 +48,7 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The mean of `values` where `mask` is True: their sum divided by their number.
 
     The `batchmean` of a batch with padding: a masked-out row adds nothing to the sum and nothing to the count."""
-    mask = mask.to(values.device)
+    mask = mask.to(values.device).bool()  # an attention mask of 0/1 works as well as a bool one
     count = mask.sum()
     if int(count) == 0:
         raise ValueError("No real position in this batch: every token is padding, or every sequence has "

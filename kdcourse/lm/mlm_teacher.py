@@ -221,7 +221,7 @@ def load_mlm_teacher(profile: Profile, rebuild: bool = False):
 
     Loaded from `mlm_teacher_dir(profile)` (written by notebook 01 or by this function);
     when that folder is missing, or rebuild=True, it is rebuilt with `build_mlm_teacher` (minutes on
-    a CPU in the `cpu` profile, seconds in `smoke`). The tokenizer to use is kd.load_tokenizer().
+    a CPU in the `cpu` profile, seconds in `smoke`). The tokenizer to use is kd.load_tokenizer(profile).
     """
     from transformers import AutoModelForMaskedLM
 

@@ -30,7 +30,7 @@ def plot_learning_curves(curves: Mapping[str, tuple], title: str = "Learning cur
     """Two panels side by side for several training runs: the training loss as logged, and the
     validation accuracy at every evaluation, both over epochs.
 
-    curves: run name -> (train_log, eval_log), the two DataFrames of `classify.training_history`.
+    curves: run name -> (train_log, eval_log), the two DataFrames of `kd.trainer_tools.training_history`.
     One legend for both panels sits below them, outside the axes, so it never hides a curve.
     """
     if axes is None:

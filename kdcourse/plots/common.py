@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..measure.seeds import mean_std
+
 
 def new_axes(ax, figsize=(6, 4)):
     """`ax`, or the Axes of a new figure of `figsize` inches when `ax` is None."""
@@ -41,7 +43,8 @@ def plot_mean_std(groups: Mapping[str, Sequence[float]], ylabel: str, title: str
     names = list(groups)
     for i, name in enumerate(names):
         v = np.asarray(groups[name], dtype=float)
-        ax.bar(i, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, capsize=6, alpha=0.7, color=f"C{i}")
+        mean, std = mean_std(v)
+        ax.bar(i, mean, yerr=0 if len(v) == 1 else std, capsize=6, alpha=0.7, color=f"C{i}")
         ax.scatter(np.full(len(v), i), v, color="black", zorder=3, s=14)
     for k, (name, value) in enumerate((reference or {}).items()):
         ax.axhline(value, linestyle="--", color=f"C{len(names) + k}", label=name)

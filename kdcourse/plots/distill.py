@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..measure.seeds import mean_std
+
 
 def plot_accuracy_vs_latency(rows: Sequence[Mapping], latency_key: str = "p50@32 ms", title: str | None = None,
                              zoom_points: float = 10.0):
@@ -70,8 +72,8 @@ def plot_few_labels(sizes: Sequence[int], curves: Mapping[str, Sequence[Sequence
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 4.5))
     for i, (name, points) in enumerate(curves.items()):
-        means = [float(np.mean(p)) for p in points]
-        stds = [float(np.std(p, ddof=1)) if len(p) > 1 else 0.0 for p in points]
+        means = [mean_std(p)[0] for p in points]
+        stds = [mean_std(p)[1] if len(p) > 1 else 0.0 for p in points]
         ax.errorbar(sizes, means, yerr=stds, marker="*" if i == 0 else "o", markersize=12 if i == 0 else 7,
                     capsize=4, linewidth=2, color=f"C{i}", label=name, alpha=0.9)
     ax.set_xscale("log")
