@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .loop import eval_mode, model_device
+from .loop import eval_mode, to_model
 from .train import shift_images
 
 
@@ -46,11 +46,11 @@ def jittered_copies(n_images: int, copies: int, max_shift: int = 2, seed: int = 
 def label_copies(teacher: nn.Module, x: torch.Tensor, copies: JitteredCopies, batch_size: int = 1000) -> JitteredCopies:
     """The teacher's logits on every image of every copy, in eval mode and without gradients, stored in
     float16 (the soft targets lose nothing that matters at T >= 1)."""
-    on = model_device(teacher)
     rows = []
     with eval_mode(teacher):
         for c in tqdm(range(copies.n), desc="teacher labels the copies"):
-            rows.append(torch.cat([teacher(copies.images(x, c, torch.arange(i, min(i + batch_size, len(x)))).to(on))
-                                   .float().cpu() for i in range(0, len(x), batch_size)]))
+            images = (copies.images(x, c, torch.arange(i, min(i + batch_size, len(x))))
+                      for i in range(0, len(x), batch_size))
+            rows.append(torch.cat([teacher(to_model(batch, teacher)).float().cpu() for batch in images]))
     copies.teacher_logits = torch.stack(rows).half()
     return copies

@@ -46,6 +46,17 @@ def grad_scaler(on: torch.device | str | None = None) -> torch.amp.GradScaler:
     return torch.amp.GradScaler(on.type, enabled=precision(on) == "fp16")
 
 
+def require_fp32_weights(params, where: str) -> None:
+    """A ValueError when a trainable weight is not fp32 while a loss scaler is on (fp16 on a GPU): the scaler
+    unscales fp32 gradients only ("not implemented for 'BFloat16'" on a T4), and an fp16 or bf16 weight loses
+    the small updates that mixed precision keeps. `where` names the training path in the message."""
+    wrong = sorted({str(p.dtype).replace("torch.", "") for p in params if p.requires_grad and p.dtype != torch.float32})
+    if wrong:
+        raise ValueError(f"{where}: trainable weights in {', '.join(wrong)} under fp16 loss scaling; mixed precision "
+                         f"needs fp32 master weights. Load models with kd's loaders (fp32 whatever the config says) "
+                         f"or call model.float() before training.")
+
+
 def trainer_precision(on: torch.device | str | None = None) -> dict[str, bool]:
     """The same rule as `transformers.TrainingArguments` flags: {'fp16': ..., 'bf16': ...}."""
     mode = precision(on)

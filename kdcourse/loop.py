@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import gc
 import time
+from collections.abc import Mapping
 
 import torch
 from tqdm.auto import tqdm
@@ -45,6 +46,8 @@ class Stepper:
         if max_norm is not None and self.params is None:
             raise ValueError("Gradient clipping needs the parameters: pass params=model.parameters().")
         self.scaler = dev.grad_scaler(on)
+        if self.scaler.is_enabled():
+            dev.require_fp32_weights((p for g in optimizer.param_groups for p in g["params"]), "the training step")
 
     def __call__(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad()
@@ -70,6 +73,30 @@ def model_device(model: torch.nn.Module) -> torch.device:
     PyTorch weights (an ONNX Runtime session, kd.measure.onnx)."""
     first = next(model.parameters(), None)
     return first.device if first is not None else torch.device("cpu")
+
+
+def to_model(batch, model: torch.nn.Module):
+    """`batch` on the device of `model`'s weights: a tensor, or a dict (a tokenizer's BatchEncoding, a collated
+    batch) or tuple of them; anything else is left as it is. The one way the course puts inputs where their
+    model is: a model on a GPU called with CPU tensors fails ("Expected all tensors to be on the same device")."""
+    on = model_device(model)
+    if isinstance(batch, torch.Tensor):
+        return batch.to(on)
+    if isinstance(batch, Mapping):
+        moved = {k: to_model(v, model) for k, v in batch.items()}
+        return type(batch)(moved) if isinstance(batch, dict) else moved
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_model(v, model) for v in batch)
+    return batch
+
+
+def teacher_precision(teacher: torch.nn.Module):
+    """The course's mixed precision (`kd.device.autocast`) for a teacher's inference on its device: a no-op on
+    a CPU (fp32), fp16 on a T4, bf16 from Ampere on. Safe where the teacher's outputs become soft targets, which
+    are softmaxed in fp32 afterwards and stored in fp16 anyway (a logit cache, the top-k store, generations);
+    NOT used for held-out scores (`evaluate_next_token`, `evaluate_accuracy`), which the notebooks report and
+    compare across devices, so they stay in fp32. Inside a Trainer the teacher already runs under its autocast."""
+    return dev.autocast(model_device(teacher))
 
 
 @contextlib.contextmanager

@@ -20,6 +20,16 @@ OFFLINE = "offline"
 ENCODER_HEADS = ("base", "classification", "mlm")
 
 
+def from_pretrained(auto_class, source, **kwargs):
+    """`auto_class.from_pretrained(source)` in fp32 whatever the checkpoint's config says: the weights every
+    optimiser of the course updates are fp32 master weights (mixed precision computes in fp16 or bf16 from
+    them, `kd.device.autocast`). transformers 5 loads in the config's dtype by default, and SmolLM2's says
+    bfloat16: a loss scaler on a T4 cannot unscale bf16 gradients."""
+    import torch
+
+    return auto_class.from_pretrained(source, dtype=torch.float32, **kwargs)
+
+
 @functools.lru_cache(maxsize=None)
 def _resolve(hub_id: str, offline: tuple) -> tuple[str, str | None]:
     """(where to load from, gguf file name or None): the hub id, or the offline package's file."""
@@ -69,7 +79,7 @@ def load_encoder(head: str = "base", num_labels: int = 2, *, profile: Profile, *
 
     report = logging.get_verbosity() <= logging.WARNING  # a caller that silenced transformers gets no line
     with quiet_loading():  # transformers' report is a wall of text with local paths: one line instead
-        model, info = auto.from_pretrained(source, output_loading_info=True, **kwargs)
+        model, info = from_pretrained(auto, source, output_loading_info=True, **kwargs)
     model.to(dev.device())
     if report and info["missing_keys"]:
         print(f"{type(model).__name__}: newly initialised, not in the checkpoint of {asset_name('encoder', profile)}: "
@@ -98,7 +108,7 @@ def _load_causal_lm(hub_id: str):
     source, gguf = _resolve(hub_id, SMOLLM2)
     extra = {"gguf_file": gguf} if gguf else {}
     tokenizer = AutoTokenizer.from_pretrained(source, **extra)
-    model = AutoModelForCausalLM.from_pretrained(source, **extra)
+    model = from_pretrained(AutoModelForCausalLM, source, **extra)
     model.to(dev.device()).eval()
     return model, tokenizer
 

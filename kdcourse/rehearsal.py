@@ -115,7 +115,8 @@ def smollm2_tokenizer():
 
 
 def write_smollm2(cache: Path, size: str) -> Path:
-    """A random 32-layer SmolLM2-360M-Instruct and SmolLM2's real tokenizer, saved under its hub id.
+    """A random 32-layer SmolLM2-360M-Instruct and SmolLM2's real tokenizer, saved under its hub id, in bfloat16
+    like the real checkpoint (its config says "torch_dtype": "bfloat16"), so the rehearsal meets what a GPU does.
 
     Loads as `AutoModelForCausalLM` / `AutoTokenizer.from_pretrained(SMOLLM2_TEACHER)`."""
     import torch
@@ -123,7 +124,7 @@ def write_smollm2(cache: Path, size: str) -> Path:
 
     tokenizer = smollm2_tokenizer()
     torch.manual_seed(0)
-    model = LlamaForCausalLM(smollm2_config(size, tokenizer))
+    model = LlamaForCausalLM(smollm2_config(size, tokenizer)).to(torch.bfloat16)
     snapshot = snapshot_dir(cache, SMOLLM2_TEACHER, size)
     model.save_pretrained(snapshot)
     tokenizer.save_pretrained(snapshot)

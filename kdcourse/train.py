@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from . import device as dev
 from .distill.losses import check_temperature, distillation_loss
 from .data import MNIST_MEAN, MNIST_STD
-from .loop import Stepper, eval_mode
+from .loop import Stepper, eval_mode, to_model
 
 
 @dataclass
@@ -51,9 +51,8 @@ class Evaluation:
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """The model's logits for all of x, in eval mode (dropout off) and without gradients."""
-    device = next(model.parameters()).device
     with eval_mode(model):
-        return torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+        return torch.cat([model(to_model(x[i:i + batch_size], model)).cpu() for i in range(0, len(x), batch_size)])
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> Evaluation:

@@ -22,6 +22,8 @@ import torch
 
 from . import device as dev
 from .assets import MissingAssetError, cache_dir
+from .loop import to_model
+from .models import from_pretrained
 from .profiles import Profile
 
 
@@ -187,6 +189,8 @@ def make_trainer(model, args, tokenizer, train_dataset, eval_dataset, **kwargs):
     if top >= model.config.num_labels:
         raise ValueError(f"The model's head has {model.config.num_labels} outputs but a training label "
                          f"is {top}; build the model with num_labels equal to the number of classes.")
+    if args.fp16:
+        dev.require_fp32_weights(model.parameters(), "make_trainer")
     kwargs.setdefault("compute_metrics", compute_metrics)
     return Trainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                    data_collator=make_collator(tokenizer), processing_class=tokenizer, **kwargs)
@@ -237,7 +241,7 @@ def load_classifier(path: str | Path):
     path = Path(path)
     if not (path / "config.json").exists():
         raise MissingAssetError(f"No saved classifier in {path} (config.json is missing).")
-    model = AutoModelForSequenceClassification.from_pretrained(path)
+    model = from_pretrained(AutoModelForSequenceClassification, path)
     model.to(dev.device()).eval()
     return model, AutoTokenizer.from_pretrained(path)
 
@@ -253,10 +257,10 @@ def predict_proba(model, tokenizer, texts, max_length: int = 128, batch_size: in
         texts = [texts]
     texts = list(texts)
     model.eval()
-    device = next(model.parameters()).device
     out = []
     for i in range(0, len(texts), batch_size):
         batch = tokenizer(texts[i:i + batch_size], truncation=True, max_length=max_length,
-                          padding=True, return_tensors="pt").to(device)
+                          padding=True, return_tensors="pt")
+        batch = to_model(batch, model)
         out.append(model(**batch).logits.float().softmax(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.num_labels))

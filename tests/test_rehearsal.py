@@ -130,3 +130,13 @@ def test_smollm2_stand_in_has_the_real_smollm2_tokenizer(rehearsal_cache):
     full = smollm2_config("full", packaged)
     assert (full.hidden_size, full.num_hidden_layers, full.num_attention_heads, full.num_key_value_heads,
             full.intermediate_size, full.vocab_size) == (960, 32, 15, 5, 2560, 49_152)
+
+
+def test_the_smollm2_stand_in_is_bf16_like_the_real_one_and_the_course_loads_it_in_fp32(rehearsal_cache):
+    import kdcourse as kd
+    from transformers import AutoModelForCausalLM
+
+    plain = AutoModelForCausalLM.from_pretrained(SMOLLM2_TEACHER, **offline(rehearsal_cache))
+    assert plain.dtype == torch.bfloat16  # what transformers 5 gives by default: the T4's loss scaler would fail
+    course = kd.models.from_pretrained(AutoModelForCausalLM, SMOLLM2_TEACHER, **offline(rehearsal_cache))
+    assert course.dtype == torch.float32

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from ..lm.blocks import random_batches
 from ..lm.pretrain import train_steps
-from ..loop import eval_mode, model_device, release_memory
+from ..loop import eval_mode, model_device, release_memory, teacher_precision, to_model
 from .lm_losses import next_token_loss, shift_for_next_token, token_kd_loss
 from .losses import check_alpha, check_temperature
 from .topk import TeacherTopK, topk_kd_loss
@@ -24,21 +24,21 @@ def teacher_generations(teacher, prompts: torch.Tensor, new_tokens: int, seed: i
     of prompt + exactly `new_tokens` generated tokens, for sequence-level distillation (Kim & Rush, 2016).
 
     Sampled at `temperature` (or greedy with sample=False) under `seed`, so the same call (batch_size
-    included: random numbers are drawn batch by batch) gives the same text; every continuation has the full length (the end-of-text token does not stop it), so the result
-    packs like corpus blocks. Generate once and keep the result: it is the student's training set."""
+    included: random numbers are drawn batch by batch) gives the same text; every continuation has the full
+    length (the end-of-text token does not stop it), so the result packs like corpus blocks. Generate once and
+    keep the result: it is the student's training set."""
     from ..seed import seeded
 
     check_temperature(temperature, "language model")
     if prompts.dim() != 2:
         raise ValueError(f"prompts must be [num_prompts, prompt_length] token ids, got {tuple(prompts.shape)}.")
-    on = model_device(teacher)
     pad = teacher.generation_config.pad_token_id
     pad = pad if pad is not None else teacher.generation_config.eos_token_id
     extra = dict(do_sample=True, temperature=temperature, top_k=0) if sample else dict(do_sample=False)
     out = []
-    with eval_mode(teacher), seeded(seed):
+    with eval_mode(teacher), teacher_precision(teacher), seeded(seed):
         for i in tqdm(range(0, len(prompts), batch_size), desc=desc):
-            ids = prompts[i:i + batch_size].to(on)
+            ids = to_model(prompts[i:i + batch_size], teacher)
             generated = teacher.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
                                          min_new_tokens=new_tokens, pad_token_id=pad, **extra)
             out.append(generated.cpu())
@@ -60,7 +60,7 @@ def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK |
     total, spread, agree, n = 0.0, 0.0, 0, 0
     with eval_mode(model):
         for i in range(0, len(blocks), batch_size):
-            ids = blocks[i:i + batch_size].to(on)
+            ids = to_model(blocks[i:i + batch_size], model)
             logits = model(input_ids=ids).logits
             count = ids.shape[0] * (ids.shape[1] - 1)
             total += float(next_token_loss(logits, ids)) * count
@@ -98,13 +98,12 @@ def train_causal_student(student, blocks: torch.Tensor, *, steps: int, batch_siz
                          f"cache the teacher over these very blocks (row i = block i).")
     g = torch.Generator().manual_seed(seed)
     batches = random_batches(len(blocks), batch_size, steps, g)
-    on = model_device(student)
     if teacher is not None and not isinstance(teacher, TeacherTopK):
         teacher.eval()  # a frozen teacher: dropout off, never trained
 
     def step_loss(step):
         rows = next(batches)
-        ids = blocks[rows].to(on)
+        ids = to_model(blocks[rows], student)
         logits = student(input_ids=ids).logits
         if teacher is None:
             return next_token_loss(logits, ids)

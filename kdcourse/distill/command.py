@@ -67,8 +67,8 @@ def main(argv=None) -> dict:
     output = Path(args.output)
     launched = int(os.environ.get("WORLD_SIZE", "1")) > 1  # under torchrun / accelerate launch
     training_args = training_arguments(
-        output / "checkpoints", d, seed=p.seed, epochs=epochs, ddp_backend="gloo" if launched and not torch.cuda.is_available() else None,
-        ddp_find_unused_parameters=False, save_strategy="no", load_best_model_at_end=False,
+        output / "checkpoints", d, seed=p.seed, epochs=epochs,
+        ddp_backend="gloo" if launched and not torch.cuda.is_available() else None, ddp_find_unused_parameters=False, save_strategy="no", load_best_model_at_end=False,
         logging_steps=0.1)
     rank, world = training_args.process_index, training_args.world_size
     if world > 1 and not (sentiment_teacher_dir(p) / "config.json").exists():

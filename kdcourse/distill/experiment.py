@@ -7,6 +7,7 @@ import torch
 from transformers import Trainer
 
 from ..trainer_tools import empty_run_dir, make_collator, training_arguments, without_progress_table
+from .. import device as dev
 from ..profiles import Profile
 from ..seed import set_seed
 from .trainer import DistillationTrainer
@@ -34,6 +35,8 @@ def train_classifier_student(student, train_dataset, tokenizer, profile: Profile
     args = training_arguments(empty_run_dir(f"{name}_seed{seed}", profile), d, seed=seed, **kwargs)
     common = dict(model=student, args=args, train_dataset=train_dataset, data_collator=make_collator(tokenizer),
                   processing_class=tokenizer)
+    if args.fp16:
+        dev.require_fp32_weights(student.parameters(), "train_classifier_student")
     if teacher is None:
         trainer = Trainer(**common)
     else:

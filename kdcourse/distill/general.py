@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from ..families import encoder_of
 from ..lm.metrics import masked_positions_logits
 from ..lm.objectives import mask_tokens
-from ..loop import Stepper, run_steps, warmup_linear
+from ..loop import Stepper, run_steps, to_model, warmup_linear
 from .losses import hidden_cosine_loss, soft_target_loss
 from ..seed import seeded
 from .trainer import require_compatible
@@ -48,7 +48,7 @@ def general_distillation(student, teacher, blocks: torch.Tensor, tokenizer, step
         rows = torch.randint(len(blocks), (batch_size,), generator=generator)
         attention = torch.ones_like(blocks[rows])
         ids, labels = mask_tokens(blocks[rows], tokenizer, mlm_probability, generator=generator)  # CPU: seeded
-        ids, labels, attention = ids.to(device), labels.to(device), attention.to(device)
+        ids, labels, attention = to_model((ids, labels, attention), student)
         with torch.no_grad():
             t_hidden = encoder_of(teacher)(input_ids=ids, attention_mask=attention).last_hidden_state
             t_logits, _ = masked_positions_logits(teacher, ids, attention, labels, hidden=t_hidden)

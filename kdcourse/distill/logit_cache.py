@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 
-from ..loop import eval_mode
+from ..loop import eval_mode, teacher_precision, to_model
 from ..models import forward_names
 from .trainer import INDEX_COLUMN
 
@@ -37,13 +37,12 @@ def cache_teacher_logits(teacher: torch.nn.Module, dataset, data_collator, batch
         dataset = dataset.select(np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable"))
     loader = DataLoader(dataset.select_columns(columns), batch_size=batch_size, shuffle=False,
                         collate_fn=data_collator)
-    device = next(teacher.parameters()).device
     start = time.perf_counter()
     rows, chunks = [], []
-    with eval_mode(teacher):
+    with eval_mode(teacher), teacher_precision(teacher):
         for batch in tqdm(loader, desc="teacher logits", disable=not progress):
             rows.append(batch[index_column])
-            inputs = {k: v.to(device) for k, v in batch.items() if k in names and k != "labels"}
+            inputs = to_model({k: v for k, v in batch.items() if k in names and k != "labels"}, teacher)
             chunks.append(teacher(**inputs).logits.float().cpu())
     seconds = time.perf_counter() - start
     rows, chunks = torch.cat(rows), torch.cat(chunks)

@@ -73,6 +73,8 @@ def on_policy_trainer(student, teacher, tokenizer, train_prompts, args, eval_pro
         tokenizer.pad_token = tokenizer.eos_token  # generation pads batches of unequal prompts
     tokenizer.padding_side = "left"
     teacher.eval().requires_grad_(False)
+    if args.fp16:
+        dev.require_fp32_weights(student.parameters(), "on_policy_trainer (the student)")
     set_seed(args.seed)
     return DistillationTrainer(model=student, teacher_model=teacher, args=args, train_dataset=train_prompts,
                                eval_dataset=eval_prompts, processing_class=tokenizer)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..loop import eval_mode, model_device, release_memory
+from ..loop import eval_mode, release_memory, teacher_precision, to_model
 from .lm_losses import check_direction, directed_kl, shift_for_next_token
 from .losses import check_temperature, kl_divergence
 
@@ -180,11 +180,10 @@ def cache_teacher_topk(teacher, blocks: torch.Tensor, k: int, temperature: float
     The teacher runs in eval mode on its device; the storage is kept on the CPU."""
     if blocks.dim() != 2 or blocks.shape[1] < 2:
         raise ValueError(f"blocks must be [num_blocks, block_size >= 2] token ids, got {tuple(blocks.shape)}.")
-    on = model_device(teacher)
     parts = []
-    with eval_mode(teacher):
+    with eval_mode(teacher), teacher_precision(teacher):
         for i in tqdm(range(0, len(blocks), batch_size), desc=desc):
-            ids = blocks[i:i + batch_size].to(on)
+            ids = to_model(blocks[i:i + batch_size], teacher)
             predicting, _, _ = shift_for_next_token(teacher(input_ids=ids).logits)
             part = compress_topk(predicting, k, temperature)
             parts.append(TeacherTopK(part.log_probs.cpu(), part.indices.cpu(), part.tail.cpu(), part.temperature,

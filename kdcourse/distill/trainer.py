@@ -90,6 +90,8 @@ class DistillationTrainer(Trainer):
         if not (isinstance(alpha_cos, (int, float)) and alpha_cos >= 0):
             raise ValueError(f"alpha_cos must be >= 0 (0 switches the cosine loss off), got {alpha_cos!r}.")
         super().__init__(*args, **kwargs)
+        if self.args.fp16:
+            dev.require_fp32_weights(self.model.parameters(), "DistillationTrainer (the student)")
         if teacher_model is None:
             raise ValueError("teacher_model is required: the model whose outputs the student learns from.")
         require_compatible(self.model, teacher_model)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..families import require_masked_lm, encoder_of, mlm_logits
-from ..loop import eval_mode, model_device
+from ..loop import eval_mode, model_device, to_model
 from .objectives import IGNORE_INDEX, causal_lm_loss
 
 
@@ -28,8 +28,8 @@ def masked_positions_logits(model, input_ids, attention_mask, labels, hidden: to
     labels = labels.to(device)
     selected = labels != IGNORE_INDEX
     if hidden is None:
-        hidden = encoder_of(model)(input_ids=input_ids.to(device),
-                                   attention_mask=attention_mask.to(device)).last_hidden_state
+        hidden = encoder_of(model)(**to_model({"input_ids": input_ids, "attention_mask": attention_mask},
+                                              model)).last_hidden_state
     return mlm_logits(model, hidden[selected]), labels[selected]
 
 
@@ -70,7 +70,7 @@ def evaluate_clm(model, blocks: torch.Tensor, batch_size: int = 32) -> dict[str,
     total, n = 0.0, 0
     with eval_mode(model):
         for i in range(0, len(blocks), batch_size):
-            b = blocks[i:i + batch_size].to(model_device(model))
+            b = to_model(blocks[i:i + batch_size], model)
             loss = causal_lm_loss(model(input_ids=b).logits.float(), b)
             count = b.shape[0] * (b.shape[1] - 1)
             total += float(loss) * count

@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 from .. import device as dev
 from ..assets import artifact_dir
 from ..families import require_masked_lm, encoder_of, mlm_head_parameters, mlm_logits
-from ..loop import eval_mode, model_device
+from ..loop import eval_mode, model_device, to_model
 from ..data import load_corpus
-from ..models import load_encoder, load_tokenizer, quiet_loading
+from ..models import from_pretrained, load_encoder, load_tokenizer, quiet_loading
 from ..profiles import Profile
 from ..seed import seeded
 from .blocks import fixed_masked_set, pack_blocks, random_batches
@@ -60,8 +60,8 @@ def encode_masked(model, data: dict, batch_size: int = 64, desc: str = "encoding
     hidden, labels, sequence = [], [], []
     for i in tqdm(range(0, len(data["input_ids"]), batch_size), desc=desc):
         lab = data["labels"][i:i + batch_size]
-        h = encoder_of(model)(input_ids=data["input_ids"][i:i + batch_size].to(device),
-                              attention_mask=data["attention_mask"][i:i + batch_size].to(device)).last_hidden_state
+        h = encoder_of(model)(**to_model({k: data[k][i:i + batch_size] for k in ("input_ids", "attention_mask")},
+                                         model)).last_hidden_state
         selected = lab != IGNORE_INDEX
         hidden.append(h[selected.to(device)].cpu())
         labels.append(lab[selected])
@@ -173,7 +173,8 @@ def build_mlm_teacher(profile: Profile, tokenizer=None, eval_data: dict | None =
     model.to(dev.device())
     history = train_head_on_frozen_encoder(model, profile, tokenizer, eval_data)
     history["newly_initialised"] = missing
-    history["settings"] = {"profile": profile.name, "head_sequences": history.pop("head_sequences"), **mlm_teacher_settings(profile)}
+    history["settings"] = {"profile": profile.name, "head_sequences": history.pop("head_sequences"),
+                           **mlm_teacher_settings(profile)}
     if save:
         save_mlm_teacher(model, tokenizer, history, profile)
     return model, history
@@ -234,6 +235,6 @@ def load_mlm_teacher(profile: Profile, rebuild: bool = False):
         print(f"Built the MLM teacher in {time.perf_counter() - start:.0f} s.")
     else:
         with quiet_loading():
-            model = AutoModelForMaskedLM.from_pretrained(folder)
+            model = from_pretrained(AutoModelForMaskedLM, folder)
     model.to(dev.device()).eval()
     return model

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..families import require_masked_lm
-from ..loop import Stepper, model_device, run_steps, warmup_linear
+from ..loop import Stepper, model_device, run_steps, to_model, warmup_linear
 from ..seed import seeded
 from .blocks import random_batches
 from .metrics import evaluate_clm, evaluate_mlm, mlm_loss
@@ -44,7 +44,7 @@ def train_mlm(model, blocks: torch.Tensor, tokenizer, steps: int, batch_size: in
     def step_loss(step):
         ids = blocks[next(batches)]
         corrupted, labels = mask_tokens(ids, tokenizer, mlm_probability, generator=g)  # on the CPU: seeded
-        return mlm_loss(model, corrupted.to(on), ones[: len(ids)], labels.to(on))
+        return mlm_loss(model, to_model(corrupted, model), ones[: len(ids)], to_model(labels, model))
 
     evaluate = (lambda: evaluate_mlm(model, eval_data)) if eval_data is not None else None
     return train_steps(model, step_loss, steps, learning_rate, evaluate, eval_every, seed, "MLM pretraining")
@@ -58,7 +58,7 @@ def train_clm(model, blocks: torch.Tensor, steps: int, batch_size: int, learning
     batches = random_batches(len(blocks), batch_size, steps, g)
 
     def step_loss(step):
-        ids = blocks[next(batches)].to(model_device(model))
+        ids = to_model(blocks[next(batches)], model)
         return causal_lm_loss(model(input_ids=ids).logits.float(), ids)
 
     evaluate = (lambda: evaluate_clm(model, eval_blocks)) if eval_blocks is not None else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..loop import eval_mode, model_device
+from ..loop import eval_mode, to_model
 from ..models import forward_names
 
 
@@ -22,12 +22,11 @@ def correct_predictions(model: torch.nn.Module, dataset, data_collator, batch_si
     names = forward_names(model)
     columns = [c for c in dataset.column_names if c in names or c in ("label", "labels")]
     loader = DataLoader(dataset.select_columns(columns), batch_size=batch_size, collate_fn=data_collator)
-    device = model_device(model)
     right = []
     with eval_mode(model):
         for batch in loader:
             labels = batch.pop("labels")
-            logits = model(**{k: v.to(device) for k, v in batch.items() if k in names}).logits
+            logits = model(**to_model({k: v for k, v in batch.items() if k in names}, model)).logits
             right.append((logits.argmax(-1).cpu() == labels).numpy())
     return np.concatenate(right)
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .. import device as dev
-from ..loop import eval_mode, model_device
+from ..loop import eval_mode, model_device, to_model
 from ..models import forward_names
 
 
@@ -72,7 +72,7 @@ def gpu_throughput(model: nn.Module, inputs: dict, runs: int = 50, warmup: int =
     """Examples per second of forward passes on the course device (eval mode, inference_mode,
     mixed precision as in training), timed between `synchronize()` calls: GPU calls return early."""
     on = model_device(model)
-    batch = {k: v.to(on) for k, v in inputs.items() if k in forward_names(model)}
+    batch = to_model({k: v for k, v in inputs.items() if k in forward_names(model)}, model)
     with eval_mode(model), torch.inference_mode(), dev.autocast(on):
         for _ in range(warmup):
             model(**batch)
