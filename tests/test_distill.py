@@ -252,7 +252,10 @@ def test_evaluate_accuracy_and_int8_copy():
     assert evaluate_accuracy(q, data, collator) > 0.8
     right = correct_predictions(q, data, collator, batch_size=7)
     assert right.dtype == bool and right.shape == (24,)
-    assert right.mean() == evaluate_accuracy(q, data, collator)
+    batch = collator([{"input_ids": r["input_ids"]} for r in data])  # all at once, by hand
+    with torch.no_grad():
+        by_hand = (q(**batch).logits.argmax(-1) == torch.tensor(data["label"])).numpy()
+    assert (right == by_hand).all() and evaluate_accuracy(q, data, collator) == pytest.approx(by_hand.mean())
 
 
 def _correctness(n_right: int, n: int = 1000, shift: int = 0) -> np.ndarray:

@@ -27,9 +27,11 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
     assert sum(r["examples_seen"] for r in ranks) >= ranks[0]["train_examples"] * smoke.distillation.epochs
     assert all(r["examples_seen"] <= ranks[0]["train_examples"] for r in ranks)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0
-
     student, tokenizer = load_classifier(tmp_path / "student")
+    test = kd.trainer_tools.tokenize_dataset(kd.load_sentiment(smoke)["test"], tokenizer, smoke.finetune.max_length)
+    by_hand = kd.measure.evaluate_accuracy(student, test, kd.trainer_tools.make_collator(tokenizer))
+    assert metrics["test_accuracy"] == pytest.approx(by_hand)  # the saved student is the one the metrics measured
+
     assert student.config.num_hidden_layers == 3  # every other layer of the 6-layer teacher
     batch = tokenizer(["a triumph", "a mess"], padding=True, return_tensors="pt")
     with torch.no_grad():

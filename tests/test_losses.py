@@ -56,9 +56,12 @@ def test_t_squared_keeps_the_gradient_scale_comparable_across_temperatures():
     s, t = _logits(0, scale=2.0), _logits(1, scale=2.0)
     norms = {T: _grad(lambda z: soft_target_loss(z, t, T), s).norm().item() for T in (2, 5, 10, 20)}
     assert max(norms.values()) / min(norms.values()) < 2.0, norms
-    # without T^2 the same gradients shrink by about 1/T^2: a 100-fold spread from T=2 to T=20
-    raw = {T: n / T**2 for T, n in norms.items()}
+    # without T^2 (PyTorch's KL alone, computed independently of the course's loss) the gradients shrink by
+    # about 1/T^2: a 100-fold spread from T=2 to T=20
+    raw = {T: _grad(lambda z: F.kl_div(F.log_softmax(z / T, -1), F.softmax(t / T, -1), reduction="batchmean"), s)
+           .norm().item() for T in (2, 20)}
     assert raw[2] / raw[20] > 50
+    assert norms[20] == pytest.approx(raw[20] * 20**2, rel=1e-4)  # and T^2 is exactly what brings them back
 
 
 def test_loss_is_zero_when_student_equals_teacher_and_teacher_gets_no_gradient():

@@ -173,3 +173,68 @@ def test_every_kd_name_a_notebook_or_the_readme_uses_exists():
                 obj = getattr(obj, part)
     assert not missing, sorted(missing)
     assert len(kd.__all__) <= 45  # what every notebook uses; the rest lives in its module
+
+
+def waiting_for_reexecution() -> set[str]:
+    """The notebooks on notebooks/REEXECUTE.md: stored outputs older than their sources, a re-execution planned."""
+    import re
+
+    return set(re.findall(r"^\| (\d\d_\w+\.ipynb) \|", (ROOT / "notebooks" / "REEXECUTE.md").read_text(), re.M))
+
+
+def stale_outputs(path) -> list[str]:
+    """Cells whose stored outputs were made by another source than the one shown, and a profile block that is
+    not the profile's current one (`make execute` records each executed cell's source hash)."""
+    import importlib.util as iu
+
+    from kdcourse import profiles
+
+    spec = iu.spec_from_file_location("record_sources", ROOT / "scripts" / "record_sources.py")
+    record = iu.module_from_spec(spec)
+    spec.loader.exec_module(record)
+    found = []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code" or not cell.get("outputs"):
+            continue
+        source = "".join(cell["source"])
+        if cell["metadata"].get(record.MARK, {}).get("source_sha256") != record.source_sha(source):
+            found.append(f"cell {i}: its stored output was made by another source (first line: {source.splitlines()[0]!r})")
+        text = "".join("".join(o.get("text", "")) for o in cell["outputs"])
+        if text.startswith("Profile '"):
+            name = text.split("'")[1]
+            stored = text.split("\n  run on")[0]
+            if stored != str(profiles.get_profile(name)):
+                found.append(f"cell {i}: the stored profile block is not the current {name!r} profile")
+    return found
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_stored_outputs_come_from_the_sources_shown(path):
+    stale = stale_outputs(path)
+    if path.name in waiting_for_reexecution():
+        assert stale, f"{path.name} is up to date: remove it from notebooks/REEXECUTE.md"
+    else:
+        assert not stale, (f"{path.name}: re-execute it (make execute NB=notebooks/{path.name}) or list it, with the "
+                           f"reason and the planned re-execution, in notebooks/REEXECUTE.md:\n" + "\n".join(stale))
+
+
+def test_an_edited_cell_and_an_old_profile_block_are_found(tmp_path):
+    import dataclasses
+
+    from kdcourse import profiles
+
+    nb = json.loads(PATHS[0].read_text())
+    path = tmp_path / PATHS[0].name
+    path.write_text(json.dumps(nb))
+    block = [i for i, c in enumerate(nb["cells"]) if "".join("".join(o.get("text", "")) for o in c.get("outputs", []))
+             .startswith("Profile '")]
+    assert not [s for s in stale_outputs(path) if "profile block" in s] or PATHS[0].name in waiting_for_reexecution()
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code" and c.get("outputs") and c["metadata"].get("kdcourse"))
+    code["source"] = ["# edited after the run\n"] + code["source"]
+    old = dataclasses.replace(profiles.get_profile("cpu"), seed=1)
+    for o in nb["cells"][block[0]]["outputs"]:
+        o["text"] = str(old) + "\n  run on           cpu (2 threads), precision fp32\n"
+    path.write_text(json.dumps(nb))
+    stale = "\n".join(stale_outputs(path))
+    assert "another source (first line: '# edited after the run')" in stale
+    assert "the stored profile block is not the current 'cpu' profile" in stale

@@ -179,6 +179,34 @@ def test_topk_loss_hand_computed_and_renormalising_without_the_tail_is_wrong():
     assert renormalised > 4 * full  # 0.2547: five times the true KL
 
 
+def test_reverse_topk_loss_hand_computed_with_the_tail_bucket():
+    # the same four tokens, k = 2, reverse KL(student || teacher) over the buckets [top 1, top 2, rest]:
+    # the student's rest (0.2 + 0.1) is compared with the teacher's tail 0.2; without the tail bucket it would not be
+    teacher = torch.tensor([0.5, 0.3, 0.15, 0.05]).log().view(1, 1, 4).expand(1, 2, 4)
+    stored = compress_topk(teacher[:, :-1], 2, temperature=1.0, dtype=torch.float32)
+    student = torch.tensor([0.4, 0.3, 0.2, 0.1]).log().view(1, 1, 4).expand(1, 2, 4)  # 0.3 of its mass in the rest
+    want = 0.4 * math.log(0.4 / 0.5) + 0.3 * math.log(0.3 / 0.3) + 0.3 * math.log(0.3 / 0.2)  # 0.032384
+    without_tail = 0.4 * math.log(0.4 / 0.5) + 0.3 * math.log(0.3 / 0.3)  # -0.089257: the rest bucket forgotten
+    got = topk_kd_loss(student, stored, temperature=1.0, direction="reverse").item()
+    assert got == pytest.approx(want, rel=1e-5) and abs(got - without_tail) > 0.1
+
+
+def test_a_tail_that_underflowed_keeps_the_reverse_loss_finite():
+    # one token holds all of the teacher's probability: the tail, exp(-200), underflows to 0 in fp32
+    logits = torch.zeros(1, 2, 6)
+    logits[..., 0] = 200.0
+    stored = compress_topk(logits[:, :-1], 2, temperature=1.0, dtype=torch.float32)
+    assert stored.tail.item() == 0.0
+    student = torch.zeros(1, 2, 6, requires_grad=True)  # uniform: 4/6 of its mass in the teacher's empty tail
+    loss = topk_kd_loss(student, stored, temperature=1.0, direction="reverse")
+    assert torch.isfinite(loss)  # the floor: log(1e-30) instead of log(0) = -inf, which would make it infinite
+    want = (1 / 6) * math.log((1 / 6) / 1.0) + (1 / 6) * math.log((1 / 6) / math.exp(-200)) \
+        + (4 / 6) * math.log((4 / 6) / 1e-30)
+    assert loss.item() == pytest.approx(want, rel=1e-4)
+    loss.backward()
+    assert torch.isfinite(student.grad).all()
+
+
 def test_a_student_equal_to_the_teacher_scores_zero_only_with_the_tail():
     t = random_logits(2, 8, 50, seed=14)
     stored = compress_topk(shift_for_next_token(t)[0], 5, temperature=1.0, dtype=torch.float32)
