@@ -145,14 +145,21 @@ class Profile:
         return models + ([(SST2_REPO, "dataset")] if self.sentiment == "sst2" else [])
 
     def __str__(self) -> str:
+        """The profile as notebooks print it: one field a line, a part's settings wrapped at 116 characters so
+        that a stored output reads without scrolling on a web page."""
         lines = [f"Profile '{self.name}': {self.description}"]
         for f in dataclasses.fields(self):
             if f.name in ("name", "description", "notes", "fallback"):
                 continue
             value = getattr(self, f.name)
             if dataclasses.is_dataclass(value):
-                inner = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(value).items())
-                lines.append(f"  {f.name:16s} {inner}")
+                line = f"  {f.name:16s}"
+                for k, v in dataclasses.asdict(value).items():  # wrapped between settings, never inside one
+                    if len(line) + len(f" {k}={v},") > 116:
+                        lines.append(line)
+                        line = " " * 18
+                    line += f" {k}={v},"
+                lines.append(line.rstrip(","))
             else:
                 lines.append(f"  {f.name:16s} {value}")
         return "\n".join(lines)
