@@ -22,6 +22,7 @@
     plots/               the figures, by subject                                    all
     pitfalls             popular bugs, kept on purpose to be measured               05
     exercises/           self-checks of the exercises, by notebook                  all
+    demo                 a demonstrated error must happen: `expect_error`           02, 04, 05
     course, budget, env  the course map, time estimates, the environment report     00
     rehearsal            tiny models under real hub ids: the gpu path offline       (CI)
 
@@ -35,6 +36,7 @@ from . import (budget, classify, consistent, course, data, device, distill, exer
 from .assets import MissingAssetError, cache_dir, data_dir
 from .course import course_table
 from .data import load_corpus, load_mnist, load_sentiment
+from .demo import expect_error
 from .env import environment_report
 from .distill.losses import distillation_loss, soft_target_loss
 from .measure import count_parameters
@@ -46,7 +48,7 @@ from .train import evaluate, fit
 
 __all__ = ["CNN", "MLP", "MissingAssetError", "budget", "cache_dir", "classify", "consistent", "count_parameters", "course",
            "course_table", "data", "data_dir", "device", "distill", "distillation_loss", "environment_report",
-           "evaluate", "exercises", "families", "fit", "get_profile", "hub", "lm", "load_causal_lm", "load_corpus",
+           "evaluate", "exercises", "expect_error", "families", "fit", "get_profile", "hub", "lm", "load_causal_lm", "load_corpus",
            "load_encoder", "load_mnist", "load_sentiment", "load_tokenizer", "loop", "measure",
            "mnist_models", "models", "plots", "profile", "profiles", "seed", "set_seed", "soft_target_loss", "train",
            "trainer_tools"]
