@@ -17,7 +17,7 @@
     distill/             all of distillation: the losses (one KL, one temperature
                          check), teacher stores, students, trainers, for
                          classifiers and language models, the command               03-06
-    measure/             size, speed, accuracy, seed tables, paired verdicts        02-06
+    measure/             size, speed, accuracy, seed tables, the one verdict rule   02-06
     families             where each model family keeps layers, embeddings, heads    04
     plots/               the figures, by subject                                    all
     pitfalls             popular bugs, kept on purpose to be measured               05
@@ -35,7 +35,7 @@ from . import (budget, classify, consistent, course, data, device, distill, exer
                mnist_models, models, plots, profiles, seed, train, trainer_tools)
 from .assets import MissingAssetError, cache_dir, data_dir
 from .course import course_table
-from .data import load_corpus, load_mnist, load_sentiment
+from .data import load_corpus, load_mnist, load_sentiment, load_speeches
 from .demo import expect_error
 from .env import environment_report
 from .distill.losses import distillation_loss, soft_target_loss
@@ -48,7 +48,7 @@ from .train import evaluate, fit
 
 __all__ = ["CNN", "MLP", "MissingAssetError", "budget", "cache_dir", "classify", "consistent", "count_parameters", "course",
            "course_table", "data", "data_dir", "device", "distill", "distillation_loss", "environment_report",
-           "evaluate", "exercises", "expect_error", "families", "fit", "get_profile", "hub", "lm", "load_causal_lm", "load_corpus",
+           "evaluate", "exercises", "expect_error", "families", "fit", "get_profile", "hub", "lm", "load_causal_lm", "load_corpus", "load_speeches",
            "load_encoder", "load_mnist", "load_sentiment", "load_tokenizer", "loop", "measure",
            "mnist_models", "models", "plots", "profile", "profiles", "seed", "set_seed", "soft_target_loss", "train",
            "trainer_tools"]

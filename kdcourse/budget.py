@@ -223,14 +223,19 @@ def _notebook_06(p: Profile) -> list[Phase]:
     layers = len(spread_layers(SimpleNamespace(config=SimpleNamespace(num_hidden_layers=depth)), c.student_layers))
     student = _per_token("causal_lm", p.lm_teacher, c.block_size, layers=layers)
     tokens = c.steps * c.batch_size * c.block_size  # one student run
-    runs = 2 * len(c.seeds) + 3  # plain and top-k per seed; full logits, reverse KL, sequence-level at one seed
-    evals = (runs + 4) * c.eval_blocks * c.block_size * student  # every run, the copy, the control, the pitfalls
+    runs = 2 * len(c.seeds) + 2  # plain and top-k per seed; reverse KL and sequence-level at one seed
+    # the compute-matched plain student: the teacher's pass over the training blocks, paid in plain steps
+    matched = c.steps + round(teacher * c.train_blocks / (3 * student * c.batch_size))
+    off_policy = c.on_policy_steps * c.on_policy_batch_size * c.block_size  # the off-policy reverse-KL control
+    evals = (runs + 8) * c.eval_blocks * c.block_size * student  # the runs, the copy, the control, on-policy, pitfalls
     prompts = c.train_blocks // c.generate_batch_size
-    on_policy = c.on_policy_steps + c.on_policy_full_steps  # the few steps, and the GPU cell's run (a GPU is assumed)
+    on_policy = 2 * c.on_policy_steps + c.on_policy_full_steps  # reverse and forward runs, the GPU cell's longer one
     written = on_policy * c.on_policy_batch_size * c.block_size  # prompt + the student's continuation
     return [Phase("teacher top-k over the training and held-out blocks",
                   (c.train_blocks + 2 * c.eval_blocks) * c.block_size * teacher, 0),
-            Phase(f"{runs} student runs", runs * 3 * tokens * student + tokens * teacher, runs * c.steps),
+            Phase(f"{runs + 2} student runs (one compute-matched, one off-policy control)",
+                  3 * student * (runs * tokens + matched * c.batch_size * c.block_size + off_policy),
+                  runs * c.steps + matched + c.on_policy_steps),
             Phase("evaluations", evals, 0),
             Phase("the teacher's continuations (sequence-level)",
                   c.train_blocks * c.generate_tokens * teacher, prompts * c.generate_tokens, size="generate"),

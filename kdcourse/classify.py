@@ -3,8 +3,8 @@ distils the result).
 
 - `make_classifier` and `fine_tune`: the three ways of the notebook (random init, frozen encoder +
   linear head, full fine-tuning) on one code path, so they get identical budgets.
-- `seed_table` and `way_verdict`: the three ways over several seeds, mean ± std, and a verdict only
-  beyond the noise.
+- `seed_table` and `way_verdict`: the three ways over several seeds, mean ± std, and the course's verdict
+  (`kd.measure.verdict`) on each pair of ways.
 - `confusion_matrix` and `confident_mistakes`: where the classifier goes wrong.
 - `load_sentiment_teacher`: the fine-tuned classifier that notebook 04 distils, rebuilt when absent.
 
@@ -22,7 +22,8 @@ import numpy as np
 
 from .assets import MissingAssetError, artifact_dir
 from .data import load_sentiment
-from .measure.seeds import mean_std, seed_table as _seed_table
+from .measure.seeds import seed_table as _seed_table
+from .measure.verdict import verdict
 from .models import encoder_source, load_encoder, load_tokenizer
 from .profiles import Profile
 from .seed import set_seed
@@ -167,40 +168,14 @@ def seed_table(runs, labels, best_validation=None):
     return table
 
 
-def compare_ways(runs, labels, a: str, b: str) -> dict:
-    """Way `a` minus way `b` on the test split (points), with the noise: each way's seed-to-seed std of
-    test accuracy, and the standard error of the paired difference that the test set's size leaves.
-
-    `clear` is True when |difference of mean accuracies| > 2 x the largest noise term, False when not,
-    None with fewer than 2 seeds (no spread to compare with). Taught in notebook 02, section 5.
+def way_verdict(runs, labels, a: str, b: str):
+    """Way `a` against way `b` on the test split, by the course's one rule (`kd.measure.verdict`): the paired
+    per-snippet right/wrong of seed s of both ways, the seeds' and the snippets' noise, a 95 % interval of
+    `a` minus `b` in accuracy points, and a verdict only when it excludes zero. Taught in notebook 02, section 5.
     """
     ways, labels = _by_way(runs), np.asarray(labels)
     right_a, right_b = (np.array([p == labels for p in ways[w]], dtype=float) for w in (a, b))
-    acc_a, acc_b = 100 * right_a.mean(1), 100 * right_b.mean(1)
-    macro = {w: np.mean([classification_metrics(p, labels)["macro_f1"] for p in ways[w]]) for w in (a, b)}
-    per_example = right_a.mean(0) - right_b.mean(0)  # both ways answer the same snippets: a paired difference
-    out = dict(diff=float(acc_a.mean() - acc_b.mean()), macro_f1_diff=float(100 * (macro[a] - macro[b])),
-               std_a=mean_std(acc_a)[1], std_b=mean_std(acc_b)[1], seeds=min(len(acc_a), len(acc_b)),
-               test_se=float(100 * per_example.std(ddof=1) / np.sqrt(len(labels))))
-    out["noise"] = float(max(out["std_a"], out["std_b"], out["test_se"]))
-    out["clear"] = None if out["seeds"] < 2 else bool(abs(out["diff"]) > 2 * out["noise"])
-    return out
-
-
-def way_verdict(runs, labels, a: str, b: str) -> str:
-    """`compare_ways` as a sentence: the differences, the noise, and a verdict only beyond it.
-    Taught in notebook 02, section 5."""
-    c = compare_ways(runs, labels, a, b)
-    text = (f"{a} minus {b}: {c['diff']:+.1f} points of test accuracy, {c['macro_f1_diff']:+.1f} of macro-F1 "
-            f"(means over {c['seeds']} seed(s) each).")
-    if c["clear"] is None:
-        return text + " One seed per way: the seed-to-seed spread is unknown, so no verdict (add seeds to the profile)."
-    text += (f" Noise: seed-to-seed std {c['std_a']:.1f} ({a}) and {c['std_b']:.1f} ({b}), test-set standard error "
-             f"of the paired difference {c['test_se']:.1f}; a verdict needs more than 2 x {c['noise']:.1f} = "
-             f"{2 * c['noise']:.1f} points.")
-    if c["clear"]:
-        return text + f" Verdict: {a if c['diff'] > 0 else b} is ahead, beyond the noise."
-    return text + " Verdict: none; the difference is within the noise."
+    return verdict(right_b, right_a, names=(b, a), unit="points", scale=100)
 
 
 # --- the teacher of notebook 04 ---------------------------------------------------------------------

@@ -194,27 +194,45 @@ def _passages(text: str, max_chars: int = 400) -> list[str]:
     return [p for p in passages if len(p.split()) >= 8]
 
 
+def _speeches(split: str) -> list[dict]:
+    """The State of the Union addresses of one split: every 10th speech is 'test', the others 'train'."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    with gzip.open(data_file("sotu_1946_2021.jsonl.gz"), "rt", encoding="utf-8") as f:
+        speeches = [json.loads(line) for line in f]
+    return [s for i, s in enumerate(speeches) if (i % 10 == 9) == (split == "test")]
+
+
+def _first_chars(passages: list[str], limit: int | None) -> list[str]:
+    """The first passages, up to about `limit` characters (all of them for None)."""
+    if limit is None:
+        return passages
+    kept, total = [], 0
+    for par in passages:
+        if total >= limit:
+            break
+        kept.append(par)
+        total += len(par)
+    return kept
+
+
 def load_corpus(split: str, profile: Profile) -> list[str]:
     """Plain English for language-model pretraining, as passages of a few whole sentences:
     US State of the Union addresses 1946-2021 (public domain). Every 10th speech is held out as
     'test'. The train split is cut to `profile.pretrain.corpus_chars` characters, the test split
     to a fifth of that.
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    with gzip.open(data_file("sotu_1946_2021.jsonl.gz"), "rt", encoding="utf-8") as f:
-        speeches = [json.loads(line) for line in f]
-    chosen = [s for i, s in enumerate(speeches) if (i % 10 == 9) == (split == "test")]
-    passages = [par for s in chosen for par in _passages(s["text"])]
+    passages = [par for s in _speeches(split) for par in _passages(s["text"])]
     limit = profile.pretrain.corpus_chars
-    if limit is not None and split == "test":
-        limit //= 5
+    return _first_chars(passages, None if limit is None else limit // 5 if split == "test" else limit)
+
+
+def load_speeches(split: str, profile: Profile) -> dict[str, list[str]]:
+    """The same corpus speech by speech ("1954 Eisenhower": its passages), for a held-out set spread over every
+    held-out speech (notebook 06): blocks of one speech are not independent samples of English, speeches
+    are. Each speech is cut to its share of the split's `corpus_chars` budget (all of it in `cpu`)."""
+    speeches = _speeches(split)
+    limit = profile.pretrain.corpus_chars
     if limit is not None:
-        kept, total = [], 0
-        for par in passages:
-            if total >= limit:
-                break
-            kept.append(par)
-            total += len(par)
-        passages = kept
-    return passages
+        limit = (limit // 5 if split == "test" else limit) // len(speeches)
+    return {f"{s['year']} {s['president'].split()[-1]}": _first_chars(_passages(s["text"]), limit) for s in speeches}

@@ -160,17 +160,14 @@ def test_seed_table_gives_mean_and_std_per_way():
 
 def test_way_verdict_only_beyond_the_noise():
     labels = np.ones(200, int)
-    clear = ft.compare_ways(_runs({"full": [0.90, 0.91], "scratch": [0.60, 0.62]}), labels, "full", "scratch")
-    assert clear["clear"] and clear["diff"] == pytest.approx(29.5) and clear["seeds"] == 2
-    assert clear["noise"] == max(clear["std_a"], clear["std_b"], clear["test_se"])
+    clear = ft.way_verdict(_runs({"full": [0.90, 0.91], "scratch": [0.60, 0.62]}), labels, "full", "scratch")
+    assert clear.word == "better" and clear.mean == pytest.approx(29.5) and clear.seeds == 2
     spread = _runs({"full": [0.90, 0.70], "scratch": [0.80, 0.78]})  # +1 point, seeds 14 points apart
-    assert ft.compare_ways(spread, labels, "full", "scratch")["clear"] is False
-    assert "within the noise" in ft.way_verdict(spread, labels, "full", "scratch")
-    assert "scratch is ahead" in ft.way_verdict(_runs({"full": [0.5, 0.5], "scratch": [0.9, 0.9]}), labels,
-                                                "full", "scratch")
-    single = _runs({"full": [0.95], "scratch": [0.5]})
-    assert ft.compare_ways(single, labels, "full", "scratch")["clear"] is None
-    assert "no verdict" in ft.way_verdict(single, labels, "full", "scratch")
+    assert ft.way_verdict(spread, labels, "full", "scratch").word == "noise"
+    assert "full is worse than scratch" in " ".join(str(ft.way_verdict(_runs({"full": [0.5, 0.5], "scratch": [0.9, 0.9]}),
+                                                                       labels, "full", "scratch")).split())
+    single = ft.way_verdict(_runs({"full": [0.95], "scratch": [0.5]}), labels, "full", "scratch")
+    assert single.word == "one seed" and "Verdict: none" in " ".join(str(single).split())
 
 
 def test_learning_curves_legend_hides_no_curve():

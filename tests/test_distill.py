@@ -9,7 +9,7 @@ from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassificat
 from kdcourse.distill import (DistillationTrainer, add_index_column, cache_teacher_logits, general_distillation,
                               make_student, random_student)
 from kdcourse.distill.losses import distillation_loss
-from kdcourse.measure import compare_students, correct_predictions, evaluate_accuracy, quantize_int8, seed_verdict
+from kdcourse.measure import correct_predictions, evaluate_accuracy, quantize_int8, verdict
 
 VOCAB = 40
 
@@ -263,43 +263,30 @@ def _correctness(n_right: int, n: int = 1000, shift: int = 0) -> np.ndarray:
     return np.roll(np.arange(n) < n_right, shift)
 
 
-def test_seed_verdict_paired_sees_a_small_consistent_gain():
+def _verdict(alone, distilled):
+    return verdict(alone, distilled, names=("alone", "distilled"), unit="points", scale=100)
+
+
+def test_the_paired_verdict_sees_a_small_consistent_gain():
     # Distilled is right on everything alone gets right, plus 12 more snippets, on every seed:
     # +1.2 points, less than one unpaired standard error (~1.2), but far above the paired one.
     alone = [_correctness(800 + s) for s in range(3)]
     distilled = [_correctness(812 + s) for s in range(3)]
-    text = seed_verdict(alone, distilled)
-    assert "distillation helped" in text and "+1.20" in text
-    c = compare_students(alone, distilled)
-    assert c["verdict"] == "helped" and c["paired"] and c["test_se"] < 0.5 < 1.0 < c["one_acc_se"]
-    assert c["total_se"] == pytest.approx((c["seed_se"] ** 2 + c["test_se"] ** 2) ** 0.5)
-    assert c["disagree"] == pytest.approx(1.2)
-    # the same accuracies without the pairing are judged by one accuracy's standard error: not clear
-    assert "not a clear win" in seed_verdict([a.mean() for a in alone], [d.mean() for d in distilled], 1000)
+    v = _verdict(alone, distilled)
+    assert v.word == "better" and v.mean == pytest.approx(1.2) and "distilled is better than alone" in " ".join(str(v).split())
+    assert v.example_se < 0.5 < 1.0 < 100 * (0.8 * 0.2 / 1000) ** 0.5
 
 
-def test_seed_verdict_paired_refuses_reshuffled_answers():
+def test_the_paired_verdict_refuses_reshuffled_answers():
     # Same +1.2 points, but the two students are right on largely different snippets: noise.
     alone = [_correctness(800 + s) for s in range(3)]
     distilled = [_correctness(812 + s, shift=150) for s in range(3)]
-    assert "not a clear win" in seed_verdict(alone, distilled)
-    assert "did not beat" in seed_verdict(distilled, alone)
+    assert _verdict(alone, distilled).word == "noise" and _verdict(distilled, alone).word == "noise"
 
 
-def test_seed_verdict_weighs_seed_noise():
+def test_the_verdict_weighs_seed_noise():
     # +1.2 points on average, but -2, +0.6, +5 over the seeds: the training noise swamps it
     alone = [_correctness(800) for _ in range(3)]
     distilled = [_correctness(n) for n in (780, 806, 850)]
-    c = compare_students(alone, distilled)
-    assert c["mean"] == pytest.approx(1.2) and c["seed_se"] > 1.5 and c["verdict"] == "unclear"
-
-
-def test_seed_verdict_needs_seeds_and_matching_inputs():
-    right = [_correctness(800)]
-    assert "too few to tell" in seed_verdict(right, [_correctness(900)])
-    with pytest.raises(ValueError, match="one entry per seed"):
-        seed_verdict(right, right * 2)
-    with pytest.raises(ValueError, match="same test split"):
-        seed_verdict([_correctness(800, n=10)], [_correctness(8, n=9)])
-    with pytest.raises(ValueError, match="test_size"):
-        seed_verdict([0.8, 0.81, 0.82], [0.83, 0.84, 0.85])
+    v = _verdict(alone, distilled)
+    assert v.mean == pytest.approx(1.2) and v.seed_se > 1.5 and v.word == "noise" and v.df < 3

@@ -135,3 +135,15 @@ def test_lm_distillation_sizes_fit_the_corpus():
         assert 0.0 < c.alpha <= 1.0, f"{name}: alpha weighs the teacher's term; 0 would train without it"
         top_k_bytes = c.top_k * (2 + 2) + 4  # fp16 values, uint16 ids, one fp32 tail per position
         assert top_k_bytes <= 0.05 * len(tok) * 2, f"{name}: top-k above 5 % of the full fp16 logits' storage"
+
+
+def test_notebook_06_uses_the_k_and_alpha_chosen_on_validation_speeches():
+    # scripts/choose_lm_settings.py chose them on validation speeches (data/lm_settings_search.json); a profile
+    # that drifts from the choice would report a held-out score for settings nobody validated
+    search = kd.distill.lm_settings_search()
+    C = kd.get_profile(search["profile"]).lm_distillation
+    assert (C.top_k, C.alpha) == (search["chosen"]["top_k"], search["chosen"]["alpha"])
+    assert (C.steps, C.train_blocks) == (search["steps"], search["train_blocks"])  # searched at the steps used
+    best = min((r for r in search["rows"] if r["k"] is not None), key=lambda r: r["validation loss"])
+    assert (best["k"], best["alpha"]) == (C.top_k, C.alpha)
+    assert not set(search["validation_speeches"]) & set(kd.load_speeches("test", kd.get_profile("cpu")))

@@ -301,8 +301,19 @@ def test_evaluate_next_token_perplexity_and_agreement(teacher_and_blocks):
         log_p = torch.log_softmax(teacher(input_ids=blocks).logits[:, :-1], dim=-1)
     assert result["entropy"] == pytest.approx(float(-(log_p.exp() * log_p).sum(-1).mean()), rel=1e-5)
     assert 0 < result["entropy"] < math.log(teacher.config.vocab_size)
-    other = evaluate_next_token(tiny_llama(seed=5, tie_word_embeddings=False), blocks, cache)
+    assert result["kl"] == pytest.approx(0, abs=1e-3) and result["reverse_kl"] == pytest.approx(0, abs=1e-3)
+    student = tiny_llama(seed=5, tie_word_embeddings=False)
+    other = evaluate_next_token(student, blocks, cache)
     assert other["agreement"] < 0.5
+    # the block-by-block scores (what a verdict pairs) average to the overall ones, block i from block i
+    assert len(other["per_block"]) == 24 and sum(other["per_block"]) / 24 == pytest.approx(other["loss"])
+    alone = evaluate_next_token(student, blocks[5:6], cache[5:6])
+    for name in ("loss", "entropy", "kl", "reverse_kl"):
+        key = "per_block" if name == "loss" else f"per_block_{name}"
+        assert other[key][5] == pytest.approx(alone[name], rel=1e-5)
+    with torch.no_grad():  # the forward KL to the store is topk_kd_loss, block by block
+        want = kd.distill.topk_kd_loss(student(input_ids=blocks[:1]).logits, cache[0:1], temperature=1.0)
+    assert other["per_block_kl"][0] == pytest.approx(want.item(), rel=1e-5)
 
 
 def test_train_causal_student_plain_and_distilled_learn_and_are_reproducible(teacher_and_blocks):
@@ -374,3 +385,44 @@ def test_teacher_generations_keep_the_prompt_have_full_length_and_repeat_with_th
     greedy = kd.distill.teacher_generations(teacher, prompts[:1], new_tokens=1, seed=0, sample=False)
     with torch.no_grad():
         assert greedy[0, -1] == teacher(input_ids=prompts[:1]).logits[0, -1].argmax()
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_the_one_pass_training_loss_equals_its_two_terms(direction, temperature):
+    # what train_causal_student minimises from the store: alpha * top-k KD + (1 - alpha) * next-token, computed
+    # together; the same value and gradient as the two losses computed apart
+    g = torch.Generator().manual_seed(3)
+    s, t = torch.randn(2, 6, 40, generator=g), 2 * torch.randn(2, 6, 40, generator=g)
+    ids, mask = torch.randint(0, 40, (2, 6), generator=g), torch.tensor([[1] * 6, [1, 1, 1, 1, 0, 0]])
+    store = kd.distill.compress_topk(t[:, :-1], 7, temperature)
+    x1, x2 = s.clone().requires_grad_(), s.clone().requires_grad_()
+    together = kd.distill.topk_distillation_loss(x1, ids, store, alpha=0.3, temperature=temperature,
+                                                 direction=direction, attention_mask=mask)
+    apart = (0.3 * kd.distill.topk_kd_loss(x2, store, mask, temperature=temperature, direction=direction)
+             + 0.7 * kd.distill.next_token_loss(x2, ids, mask))
+    together.backward(), apart.backward()
+    torch.testing.assert_close(together, apart)
+    torch.testing.assert_close(x1.grad, x2.grad)
+    with pytest.raises(ValueError, match="alpha"):
+        kd.distill.topk_distillation_loss(s, ids, store, alpha=1.5, temperature=temperature)
+
+
+def test_compute_matched_steps_counts_the_teachers_pass_in_plain_steps(teacher_and_blocks):
+    teacher, _ = teacher_and_blocks
+    student = tiny_llama(seed=1, num_hidden_layers=2)
+    # 2 FLOPs per teacher parameter and token for its pass, 6 per student parameter and token for a step
+    by_hand = 2 * teacher.num_parameters() * 100 / (6 * student.num_parameters() * 4)
+    assert kd.distill.compute_matched_steps(10, teacher, student, 100, 4) == 10 + round(by_hand)
+    assert kd.distill.compute_matched_steps(10, teacher, student, 0, 4) == 10  # nothing cached: equal steps
+
+
+def test_completion_lengths_stop_at_the_end_of_text_token(teacher_and_blocks):
+    teacher, blocks = teacher_and_blocks
+
+    class Tok:
+        eos_token_id = int(blocks[0, 3])  # a token the tiny model writes often enough to stop some texts
+
+    lengths = kd.distill.on_policy.completion_lengths(teacher, Tok, blocks[:6, :4], 8, seed=0)
+    assert len(lengths) == 6 and all(1 <= n <= 8 for n in lengths)
+    assert lengths == kd.distill.on_policy.completion_lengths(teacher, Tok, blocks[:6, :4], 8, seed=0)  # seeded

@@ -173,12 +173,3 @@ def test_cosine_schedule_trains_and_bad_schedule_is_rejected():
     assert evaluate(model, x, y).accuracy > 0.9
     with pytest.raises(ValueError, match="lr_schedule"):
         fit(_tiny(), (x, y), 1, lr_schedule="step", progress=False)
-
-
-def test_one_seed_verdict_needs_a_better_teacher_and_a_margin():
-    from kdcourse.measure import one_seed_verdict
-
-    assert "not clearly better" in one_seed_verdict(alone=200, distilled=150, teacher=190, spread=10)
-    assert "helped beyond the noise" in one_seed_verdict(alone=250, distilled=150, teacher=100, spread=10)
-    assert "no verdict" in one_seed_verdict(alone=250, distilled=240, teacher=100, spread=10)
-    assert "did not improve" in one_seed_verdict(alone=250, distilled=260, teacher=100, spread=10)

@@ -18,7 +18,8 @@ trainers, for classifiers (notebooks 03 and 04; 05 shows what goes wrong) and la
 Notebook 03's MNIST students are distilled by `kd.fit` (kdcourse.train), with these losses.
 """
 from . import on_policy
-from .causal import evaluate_next_token, teacher_generations, train_causal_student
+from .causal import (compute_matched_steps, evaluate_next_token, lm_settings_search, teacher_generations,
+                     train_causal_student)
 from .experiment import train_classifier_student
 from .general import general_distillation
 from .lm_losses import DIRECTIONS, check_direction, directed_kl, next_token_loss, shift_for_next_token, token_kd_loss
@@ -27,7 +28,7 @@ from .losses import (USUAL_TEMPERATURE, check_alpha, check_temperature, distilla
                      kl_divergence, kl_per_row, masked_mean, soft_target_loss)
 from .student import (make_student, parameter_breakdown, random_student, spread_layers, strided_layers,
                       transplant_encoder, validate_layers)
-from .topk import (TeacherTopK, cache_teacher_topk, compress_topk, full_logits_bytes, index_dtype, topk_kd_loss,
-                   topk_kd_loss_renormalised)
+from .topk import (TeacherTopK, cache_teacher_topk, compress_topk, full_logits_bytes, index_dtype,
+                   topk_distillation_loss, topk_kd_loss, topk_kd_loss_renormalised)
 from .transfer import UNLABELLED, augment_text, augmented_set, hide_labels
 from .trainer import INDEX_COLUMN, DistillationTrainer, add_index_column, require_compatible

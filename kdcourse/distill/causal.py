@@ -12,8 +12,8 @@ from ..lm.blocks import random_batches
 from ..lm.pretrain import train_steps
 from ..loop import eval_mode, model_device, release_memory, teacher_precision, to_model
 from .lm_losses import next_token_loss, shift_for_next_token, token_kd_loss
-from .losses import check_alpha, check_temperature
-from .topk import TeacherTopK, topk_kd_loss
+from .losses import check_alpha, check_temperature, kl_per_row
+from .topk import TeacherTopK, _student_buckets, _teacher_buckets, topk_distillation_loss
 
 
 @torch.no_grad()
@@ -52,29 +52,34 @@ def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK |
     """Held-out next-token loss and perplexity of a causal LM on packed blocks (eval mode); the mean
     entropy of its next-token distributions (nats: how spread out its guesses are, the quantity that
     separates mean-seeking from mode-seeking students); and, given the teacher's top-k of the same
-    blocks, the agreement: the share of positions where the model's most likely next token is the teacher's."""
+    blocks, the agreement (the share of positions where the model's most likely next token is the teacher's)
+    and the forward and reverse KL to the stored teacher (nats per token, over its k + 1 buckets).
+    Every mean is also given block by block ("per_block" for the loss, "per_block_<name>" for the others):
+    the paired scores `kd.measure.verdict` compares."""
     if teacher_topk is not None and len(teacher_topk) != len(blocks):
         raise ValueError(f"The teacher's top-k holds {len(teacher_topk)} blocks, not {len(blocks)}: cache it "
                          f"over these very blocks.")
     on = model_device(model)
-    total, spread, agree, n = 0.0, 0.0, 0, 0
+    per_block = {"loss": [], "entropy": []} | ({"agreement": [], "kl": [], "reverse_kl": []} if teacher_topk is not None else {})
     with eval_mode(model):
         for i in range(0, len(blocks), batch_size):
             ids = to_model(blocks[i:i + batch_size], model)
             logits = model(input_ids=ids).logits
-            count = ids.shape[0] * (ids.shape[1] - 1)
-            total += float(next_token_loss(logits, ids)) * count
-            n += count
-            predicting, _, _ = shift_for_next_token(logits)
+            predicting, targets, _ = shift_for_next_token(logits, ids)
+            nll = torch.nn.functional.cross_entropy(predicting.float().transpose(1, 2), targets, reduction="none")
             log_p = torch.log_softmax(predicting.float(), dim=-1)
-            spread += float(-(log_p.exp() * log_p).sum(-1).sum())
+            scores = {"loss": nll, "entropy": -(log_p.exp() * log_p).sum(-1)}  # [blocks, positions] each
             if teacher_topk is not None:
-                teacher_top1 = teacher_topk.indices[i:i + batch_size, :, 0].to(on).long()
-                agree += int((predicting.argmax(dim=-1) == teacher_top1).sum())
-    loss = total / n
-    result = {"loss": loss, "perplexity": math.exp(loss), "entropy": spread / n, "tokens": n}
-    if teacher_topk is not None:
-        result["agreement"] = agree / n
+                stored = teacher_topk[i:i + batch_size]
+                student, _ = _student_buckets(predicting.float() / stored.temperature, stored.indices.to(on).long())
+                teacher = _teacher_buckets(stored, on)
+                scores["agreement"] = (predicting.argmax(dim=-1) == stored.indices[..., 0].to(on).long()).float()
+                scores["kl"], scores["reverse_kl"] = kl_per_row(teacher, student), kl_per_row(student, teacher)
+            for name, values in scores.items():  # every block has the same number of positions
+                per_block[name] += values.mean(1).tolist()
+    result = {name: sum(v) / len(v) for name, v in per_block.items()}
+    result |= {"perplexity": math.exp(result["loss"]), "tokens": len(blocks) * (blocks.shape[1] - 1),
+               "per_block": per_block.pop("loss")} | {f"per_block_{name}": v for name, v in per_block.items()}
     return result
 
 
@@ -107,12 +112,12 @@ def train_causal_student(student, blocks: torch.Tensor, *, steps: int, batch_siz
         logits = student(input_ids=ids).logits
         if teacher is None:
             return next_token_loss(logits, ids)
-        if isinstance(teacher, TeacherTopK):
-            teacher_term = topk_kd_loss(logits, teacher[rows], temperature=temperature, direction=direction)
-        else:
-            with torch.no_grad():
-                teacher_logits = teacher(input_ids=ids).logits
-            teacher_term = token_kd_loss(logits, teacher_logits, temperature=temperature, direction=direction)
+        if isinstance(teacher, TeacherTopK):  # both terms in one pass over the vocabulary
+            return topk_distillation_loss(logits, ids, teacher[rows], alpha=alpha, temperature=temperature,
+                                          direction=direction)
+        with torch.no_grad():
+            teacher_logits = teacher(input_ids=ids).logits
+        teacher_term = token_kd_loss(logits, teacher_logits, temperature=temperature, direction=direction)
         if alpha == 1.0:
             return teacher_term
         return alpha * teacher_term + (1.0 - alpha) * next_token_loss(logits, ids)
@@ -120,3 +125,25 @@ def train_causal_student(student, blocks: torch.Tensor, *, steps: int, batch_siz
     evaluate = (lambda: evaluate_next_token(student, eval_blocks)) if eval_blocks is not None else None
     name = desc or ("next-token loss" if teacher is None else f"token KD ({direction} KL)")
     return train_steps(student, step_loss, steps, learning_rate, evaluate, eval_every, seed, name)
+
+
+def compute_matched_steps(steps: int, teacher, student, cached_blocks: int, batch_size: int) -> int:
+    """How many steps of the plain loss cost what `steps` distilled steps plus the teacher's one pass over
+    `cached_blocks` cost: the fair baseline of notebook 03, for a language model (notebook 06).
+
+    Counted in FLOPs, about 2 per parameter and token for a forward pass and 6 for a training step (Kaplan
+    et al., 2020); the tokens per block cancel. The top-k step's own extra over a plain step (a few %,
+    scripts/benchmark_topk_step.py) is left out."""
+    teacher_pass = 2 * teacher.num_parameters() * cached_blocks
+    plain_step = 6 * student.num_parameters() * batch_size
+    return steps + round(teacher_pass / plain_step)
+
+
+def lm_settings_search() -> dict:
+    """The search that chose notebook 06's k and alpha on validation speeches (data/lm_settings_search.json,
+    written by scripts/choose_lm_settings.py): its settings, every row, and the choice."""
+    import json
+
+    from ..assets import data_file
+
+    return json.loads(data_file("lm_settings_search.json").read_text())

@@ -5,7 +5,8 @@ teacher's generations. At generation time the student conditions on its *own* to
 takes it where no training text went. On-policy distillation (Agarwal et al. 2024, "GKD"; Gu et al. 2024,
 "MiniLLM") samples the continuations from the student and asks the teacher to score every token of them.
 
-TRL's stable `DistillationTrainer` (trl >= 1.0) always samples from the student (fully on-policy). Its
+TRL's `DistillationTrainer` (stable since it left `trl.experimental` in August 2026; trl is pinned in
+requirements.txt) always samples from the student (fully on-policy). Its
 settings, as notebook 06 teaches them:
 - `beta`: which divergence, 0.0 forward KL(teacher || student), 1.0 reverse KL(student || teacher) (its
   default), in between the generalised Jensen-Shannon divergence.
@@ -83,3 +84,21 @@ def on_policy_trainer(student, teacher, tokenizer, train_prompts, args, eval_pro
 def logged_losses(trainer) -> list[float]:
     """The training loss of every logged step, in order (one per step with `distillation_arguments`)."""
     return [row["loss"] for row in trainer.state.log_history if "loss" in row]
+
+
+@torch.no_grad()
+def completion_lengths(model, tokenizer, prompts: torch.Tensor, new_tokens: int, seed: int) -> list[int]:
+    """How many tokens `model` writes after each of `prompts` [N, prompt_length] when sampling at T = 1 up to
+    `new_tokens`, stopping at its end-of-text token: what the on-policy trainer's student writes, seeded."""
+    from ..loop import eval_mode, to_model
+    from ..seed import seeded
+
+    eos = tokenizer.eos_token_id
+    with eval_mode(model), seeded(seed):
+        ids = to_model(prompts, model)
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
+                             do_sample=True, temperature=1.0, top_k=0, eos_token_id=eos, pad_token_id=eos)
+    written = out[:, prompts.shape[1]:].cpu()
+    ended = (written == eos).int()
+    first_end = torch.where(ended.any(1), ended.argmax(1) + 1, torch.full((len(written),), written.shape[1]))
+    return first_end.tolist()

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..loop import eval_mode, release_memory, teacher_precision, to_model
-from .lm_losses import check_direction, directed_kl, shift_for_next_token
-from .losses import check_temperature, kl_divergence
+from .lm_losses import check_direction, directed_kl, next_token_loss, shift_for_next_token
+from .losses import check_alpha, check_temperature, kl_divergence, masked_mean
 
 TAIL_FLOOR = 1e-30  # the smallest tail mass used in a logarithm: a tail that underflowed to 0 stays finite
 
@@ -111,24 +111,30 @@ def compress_topk(teacher_logits: torch.Tensor, k: int, temperature: float,
                        vocab)
 
 
-def _student_buckets(student_log_probs: torch.Tensor, indices: torch.Tensor, vocab: int) -> torch.Tensor:
-    """The student's log-probabilities gathered into the teacher's k + 1 buckets [..., k + 1]:
-    the k teacher tokens, then the log of the student's mass on every other token."""
-    top = student_log_probs.gather(-1, indices)
-    if indices.shape[-1] == vocab:  # the top k hold the whole vocabulary: the rest bucket is empty
+def _student_buckets(z: torch.Tensor, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The student's log-probabilities, from its logits `z` at temperature T, gathered into the teacher's k + 1
+    buckets [..., k + 1]: the k teacher tokens, then the log of the student's mass on every other token; and
+    the normaliser logsumexp(z) [..., 1] (the next-token loss reuses it).
+
+    The rest bucket is log(1 - the top k's mass), from the k gathered values: no second pass over the
+    vocabulary, which is what makes a top-k step cost about what a plain step does."""
+    normaliser = z.logsumexp(dim=-1, keepdim=True)
+    top = z.gather(-1, indices) - normaliser
+    if indices.shape[-1] == z.shape[-1]:  # the top k hold the whole vocabulary: the rest bucket is empty
         rest = torch.full(top.shape[:-1], float("-inf"), device=top.device)
-    else:
-        rest = student_log_probs.scatter(-1, indices, float("-inf")).logsumexp(dim=-1)
-    return torch.cat([top, rest.unsqueeze(-1)], dim=-1)
+    else:  # log(1 - exp(kept)), floored like the teacher's tail where rounding leaves nothing
+        rest = (-torch.expm1(top.logsumexp(dim=-1).clamp_max(0.0))).clamp_min(TAIL_FLOOR).log()
+    return torch.cat([top, rest.unsqueeze(-1)], dim=-1), normaliser
 
 
-def _prepare_topk(student_logits, teacher_topk: TeacherTopK, attention_mask, temperature):
-    """Checks shared by the top-k losses; returns the student's log-probs at T, the real mask and the ids."""
+def _prepare_topk(student_logits, teacher_topk: TeacherTopK, attention_mask, temperature, input_ids=None):
+    """Checks shared by the top-k losses; returns the student's predicting logits at T, the tokens they predict,
+    the real mask and the teacher's ids."""
     check_temperature(temperature, "language model")
     if not math.isclose(temperature, teacher_topk.temperature):
         raise ValueError(f"The teacher's top-k was stored at temperature {teacher_topk.temperature}, not "
                          f"{temperature}: the tail mass depends on T. Cache the teacher again at T={temperature}.")
-    student, _, real = shift_for_next_token(student_logits, attention_mask=attention_mask)
+    student, targets, real = shift_for_next_token(student_logits, input_ids, attention_mask)
     if student.shape[-1] != teacher_topk.vocab_size:
         raise ValueError(f"The student predicts {student.shape[-1]:,} tokens, the teacher {teacher_topk.vocab_size:,}: "
                          f"the student needs the teacher's tokenizer.")
@@ -136,8 +142,17 @@ def _prepare_topk(student_logits, teacher_topk: TeacherTopK, attention_mask, tem
         raise ValueError(f"Teacher top-k {tuple(teacher_topk.log_probs.shape[:-1])} and student predicting "
                          f"positions {tuple(student.shape[:-1])} differ: select the cache rows of this batch's "
                          f"blocks (cache[rows]) and pass the full blocks to the student.")
-    s = F.log_softmax(student.float() / temperature, dim=-1)
-    return s, real, teacher_topk.indices.to(s.device).long()
+    z = student.float() if temperature == 1 else student.float() / temperature  # T = 1: no copy of the logits
+    return z, targets, real, teacher_topk.indices.to(z.device).long()
+
+
+def _teacher_buckets(teacher_topk: TeacherTopK, device) -> torch.Tensor:
+    """The stored teacher as k + 1 log-probabilities: its top k, then the log of its tail mass."""
+    tail = teacher_topk.tail.to(device)
+    if teacher_topk.k < teacher_topk.vocab_size:  # a tail that underflowed to 0 would make reverse KL infinite
+        tail = tail.clamp_min(TAIL_FLOOR)
+    tail = tail.log()  # -inf when the top k hold the whole vocabulary: an empty bucket, skipped by the KL
+    return torch.cat([teacher_topk.log_probs.to(device).float(), tail.unsqueeze(-1)], dim=-1)
 
 
 def topk_kd_loss(student_logits: torch.Tensor, teacher_topk: TeacherTopK,
@@ -149,14 +164,30 @@ def topk_kd_loss(student_logits: torch.Tensor, teacher_topk: TeacherTopK,
     teacher's k tokens, and its mass on every other token). With k = vocabulary this is exactly
     `token_kd_loss`; with fewer it is a slightly smaller KL that needs a fraction of the storage."""
     check_direction(direction)
-    s, real, indices = _prepare_topk(student_logits, teacher_topk, attention_mask, temperature)
-    student = _student_buckets(s, indices, teacher_topk.vocab_size)
-    tail = teacher_topk.tail.to(s.device)
-    if teacher_topk.k < teacher_topk.vocab_size:  # a tail that underflowed to 0 would make reverse KL infinite
-        tail = tail.clamp_min(TAIL_FLOOR)
-    tail = tail.log()  # -inf when the top k hold the whole vocabulary: an empty bucket, skipped by the KL
-    teacher = torch.cat([teacher_topk.log_probs.to(s.device).float(), tail.unsqueeze(-1)], dim=-1)
-    return directed_kl(student, teacher, real, direction) * temperature**2
+    z, _, real, indices = _prepare_topk(student_logits, teacher_topk, attention_mask, temperature)
+    student, _ = _student_buckets(z, indices)
+    return directed_kl(student, _teacher_buckets(teacher_topk, z.device), real, direction) * temperature**2
+
+
+def topk_distillation_loss(student_logits: torch.Tensor, input_ids: torch.Tensor, teacher_topk: TeacherTopK, *,
+                           alpha: float, temperature: float, direction: str = "forward",
+                           attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The loss of a student distilled from the store: alpha * topk_kd_loss + (1 - alpha) * next_token_loss.
+
+    The same value as the two losses computed apart (tested); at T = 1 both terms share one normaliser of
+    the student's logits, so a step costs a few % more than a plain next-token step, not half as much again
+    (scripts/benchmark_topk_step.py)."""
+    check_direction(direction)
+    check_alpha(alpha)
+    z, targets, real, indices = _prepare_topk(student_logits, teacher_topk, attention_mask, temperature, input_ids)
+    student, normaliser = _student_buckets(z, indices)
+    loss = directed_kl(student, _teacher_buckets(teacher_topk, z.device), real, direction) * temperature**2
+    if alpha == 1.0:
+        return loss
+    if temperature == 1:  # the next-token loss from the same normaliser: -log p(next token)
+        nll = normaliser.squeeze(-1) - z.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        return alpha * loss + (1.0 - alpha) * masked_mean(nll, real)
+    return alpha * loss + (1.0 - alpha) * next_token_loss(student_logits, input_ids, attention_mask)
 
 
 def topk_kd_loss_renormalised(student_logits: torch.Tensor, teacher_topk: TeacherTopK,
@@ -165,10 +196,11 @@ def topk_kd_loss_renormalised(student_logits: torch.Tensor, teacher_topk: Teache
 
     Forward KL of that sharper teacher against the student's log-probabilities of the same k tokens:
     the student is pushed to put all its mass on the top k, more certain than the teacher ever was."""
-    s, real, indices = _prepare_topk(student_logits, teacher_topk, attention_mask, temperature)
-    teacher = teacher_topk.log_probs.to(s.device).float()
+    z, _, real, indices = _prepare_topk(student_logits, teacher_topk, attention_mask, temperature)
+    teacher = teacher_topk.log_probs.to(z.device).float()
     teacher = teacher - teacher.logsumexp(dim=-1, keepdim=True)  # renormalised: the tail is gone
-    return kl_divergence(teacher, s.gather(-1, indices), real) * temperature**2
+    student = z.gather(-1, indices) - z.logsumexp(dim=-1, keepdim=True)  # its real log-probabilities there
+    return kl_divergence(teacher, student, real) * temperature**2
 
 
 @torch.no_grad()

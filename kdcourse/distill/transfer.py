@@ -7,7 +7,7 @@ labelled ones. Both get the label UNLABELLED (-100, the value Hugging Face model
 `F.cross_entropy` ignore), so only the soft-target term of the loss sees them.
 
     hide_labels     keep the labels of n examples, hide the rest (a few-label experiment)
-    augment_text    Tang et al. (2019)'s rules: mask words, or keep a short n-gram
+    augment_text    two of Tang et al. (2019)'s rules, simplified: mask words, or keep a short n-gram
     augmented_set   the originals plus augmented copies, the copies unlabelled
 """
 from __future__ import annotations
@@ -37,9 +37,10 @@ def hide_labels(dataset, n: int, seed: int = 0, label_column: str = "label"):
 
 def augment_text(text: str, rng: np.random.Generator, mask_token: str, p_mask: float = 0.1,
                  p_ngram: float = 0.25, max_n: int = 5) -> str:
-    """One augmented copy of `text` by Tang et al. (2019, "Distilling task-specific knowledge from BERT
-    into simple neural networks", section 3.3): with probability p_ngram keep only a random n-gram of
-    1 to max_n words; otherwise replace each word by the mask token with probability p_mask.
+    """One augmented copy of `text` by a simplified version of Tang et al.'s rules (2019, "Distilling
+    task-specific knowledge from BERT into simple neural networks", section 3.3): with probability p_ngram keep
+    only a random n-gram of 1 to max_n words; otherwise replace each word by the mask token with probability
+    p_mask. Their third rule, replacing a word by another of the same part of speech, is left out.
 
     The copy may no longer carry the original's sentiment ("the film" alone carries none), which is
     why it gets no label: the teacher says what it thinks of it, uncertainty included.

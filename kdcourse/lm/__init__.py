@@ -2,7 +2,8 @@
 notebook 06's distillation of a causal LM lives with the rest of distillation, in `kdcourse.distill`).
 
     objectives    what MLM and CLM optimise, as tensor code: 80/10/10 masking, next-token log-probs
-    blocks        the corpus as fixed-length blocks of token ids; one fixed masking; random batches
+    blocks        the corpus as fixed-length blocks of token ids; a held-out set spread over texts; one fixed
+                  masking; random batches
     tiny          a tiny BERT and a tiny GPT with random weights, of the profile's size
     metrics       held-out loss, perplexity and top-k accuracy of masked and causal LMs
     pretrain      pretraining from scratch with either objective (on the loop core, kd.loop)
@@ -10,7 +11,7 @@ notebook 06's distillation of a causal LM lives with the rest of distillation, i
                   the same recipe on random weights, the control that separates pretraining from size
     predictions   fill-mask, continuations, one sentence's perplexity, real against shuffled word order
 """
-from .blocks import fixed_masked_set, pack_blocks, random_batches
+from .blocks import fixed_masked_set, pack_blocks, random_batches, spread_blocks
 from .metrics import evaluate_clm, evaluate_mlm, masked_positions_logits, mlm_loss, mlm_results_table, mlm_scores
 from .mlm_teacher import (build_mlm_teacher, encode_masked, evaluate_mlm_head, freeze_all_but_mlm_head,
                           load_encoder_with_mlm_head, load_mlm_teacher, mlm_teacher_dir, random_encoder_with_mlm_head,

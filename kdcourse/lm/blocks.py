@@ -47,6 +47,22 @@ def pack_blocks(texts: list[str], tokenizer, block_size: int, kind: str = "mlm")
     return blocks
 
 
+def spread_blocks(texts: dict[str, list[str]], tokenizer, block_size: int, total: int,
+                  kind: str = "clm") -> tuple[torch.Tensor, list[str]]:
+    """About `total` blocks spread evenly over every text of `texts` (name: passages), each text packed on
+    its own: the same number of evenly spaced blocks from each (all of a text's blocks if it has fewer).
+    Returns the blocks [n, block_size] and, for each block, the name of its text: a held-out set that
+    represents every held-out text, and the groups a verdict resamples (kd.measure.verdict)."""
+    per_text = max(1, total // len(texts))
+    chosen, names = [], []
+    for name, passages in texts.items():
+        blocks = pack_blocks(passages, tokenizer, block_size, kind=kind)
+        rows = torch.linspace(0, len(blocks) - 1, min(per_text, len(blocks))).round().long()
+        chosen.append(blocks[rows])
+        names += [name] * len(rows)
+    return torch.cat(chosen), names
+
+
 def fixed_masked_set(blocks: torch.Tensor, tokenizer, seed: int, mlm_probability: float = 0.15) -> dict:
     """One fixed masking of `blocks` (the same for every model): for fair held-out evaluation."""
     corrupted, labels = mask_tokens(blocks, tokenizer, mlm_probability, seed=seed)

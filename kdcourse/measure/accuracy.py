@@ -15,7 +15,7 @@ def correct_predictions(model: torch.nn.Module, dataset, data_collator, batch_si
     """One boolean per example: did the classifier get it right? (eval mode: dropout off, no_grad).
 
     Keep these rather than a single accuracy when two models are compared on the same test split:
-    `seed_verdict` needs them for a paired comparison.
+    `kd.measure.verdict` needs them for a paired comparison.
     """
     from torch.utils.data import DataLoader
 
