@@ -12,7 +12,6 @@ data/lm_settings_search.json, which notebook 06 prints; the profile's k and alph
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 

@@ -60,14 +60,15 @@ def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK |
         raise ValueError(f"The teacher's top-k holds {len(teacher_topk)} blocks, not {len(blocks)}: cache it "
                          f"over these very blocks.")
     on = model_device(model)
-    per_block = {"loss": [], "entropy": []} | ({"agreement": [], "kl": [], "reverse_kl": []} if teacher_topk is not None else {})
+    names = ["loss", "entropy"] + (["agreement", "kl", "reverse_kl"] if teacher_topk is not None else [])
+    per_block = {name: [] for name in names}
     with eval_mode(model):
         for i in range(0, len(blocks), batch_size):
             ids = to_model(blocks[i:i + batch_size], model)
             logits = model(input_ids=ids).logits
             predicting, targets, _ = shift_for_next_token(logits, ids)
-            nll = torch.nn.functional.cross_entropy(predicting.float().transpose(1, 2), targets, reduction="none")
             log_p = torch.log_softmax(predicting.float(), dim=-1)
+            nll = -log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # the next-token loss at every position
             scores = {"loss": nll, "entropy": -(log_p.exp() * log_p).sum(-1)}  # [blocks, positions] each
             if teacher_topk is not None:
                 stored = teacher_topk[i:i + batch_size]
