@@ -6,7 +6,7 @@ PROFILE ?= cpu
 
 REHEARSAL ?= /tmp/kdcourse_rehearsal
 
-.PHONY: install lab test unit-and-smoke rehearse browser execute data
+.PHONY: install lab test unit-and-smoke rehearse colab-check browser execute data
 
 install: $(VENV)/.installed
 
@@ -25,7 +25,7 @@ lab: install
 
 # Unit tests and every notebook under nbval in the `smoke` profile, then the gpu path rehearsed, then
 # the learner's interface in a browser.
-test: unit-and-smoke rehearse browser
+test: unit-and-smoke rehearse colab-check browser
 
 unit-and-smoke: install
 	KDCOURSE_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -v --ignore=tests/browser tests notebooks
@@ -34,8 +34,17 @@ unit-and-smoke: install
 # real hub ids in a fresh Hugging Face cache, read offline: every notebook under nbval, on the CPU.
 rehearse: install
 	rm -rf $(REHEARSAL) && $(PY) -m kdcourse.rehearsal --output $(REHEARSAL)/hf/hub --size tiny
-	KDCOURSE_PROFILE=rehearsal HF_HUB_OFFLINE=1 HF_HOME=$(REHEARSAL)/hf KDCOURSE_CACHE=$(REHEARSAL)/cache \
+	KDCOURSE_PROFILE=rehearsal KDCOURSE_PLACEMENT=simulate HF_HUB_OFFLINE=1 HF_HOME=$(REHEARSAL)/hf KDCOURSE_CACHE=$(REHEARSAL)/cache \
 		$(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 --nbval-sanitize-with tests/rehearsal_sanitize.cfg -v notebooks
+
+# Colab's side: what requirements-colab.txt would change on Colab's image (a dry run over data/colab/'s package list,
+# wheels only, Python 3.13) against the accepted changes; then the tests of the code that uses numpy and pandas,
+# with Colab's numpy and pandas (and the course's protobuf for Colab) on the course's torch.
+COLAB_OVERLAY ?= /tmp/kdcourse_colab
+COLAB_TESTS   ?= tests/test_verdict.py tests/test_data.py tests/test_classify.py tests/test_transfer.py tests/test_exercises.py tests/test_onnx.py tests/test_train_measure.py
+colab-check: install
+	rm -rf $(COLAB_OVERLAY) && $(PY) scripts/colab_check.py --overlay $(COLAB_OVERLAY)
+	PYTHONPATH=$(COLAB_OVERLAY) KDCOURSE_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(COLAB_TESTS)
 
 # The learner's interface in a real browser: JupyterLab started by `make lab` on copies of the notebooks,
 # driven by Playwright in Debian's chromium (`apt install chromium`; never `playwright install`).

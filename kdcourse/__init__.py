@@ -24,7 +24,9 @@
     exercises/           self-checks of the exercises, by notebook                  all
     demo                 a demonstrated error must happen: `expect_error`           02, 04, 05
     course, budget, env  the course map, time estimates, the environment report     00
+    model_costs          FLOPs, parameters, training memory, on the meta device     00
     rehearsal            tiny models under real hub ids: the gpu path offline       (CI)
+    placement            a pretend GPU on the CPU: tensors on two devices fail      (CI)
 
 The top level holds what every notebook uses; everything else is reached through its module
 (`kd.lm.tiny_bert`, `kd.distill.make_student`, `kd.measure.cpu_latency`, `kd.plots.plot_lines`).
@@ -32,7 +34,7 @@ A helper that depends on the profile takes it as an argument: a notebook reads i
 and hands P (or its part) on.
 """
 from . import (budget, classify, consistent, course, data, device, distill, exercises, families, hub, lm, loop, measure,
-               mnist_models, models, plots, profiles, seed, train, trainer_tools)
+               mnist_models, model_costs, models, placement, plots, profiles, seed, train, trainer_tools)
 from .assets import MissingAssetError, cache_dir, data_dir
 from .course import course_table
 from .data import load_corpus, load_mnist, load_sentiment, load_speeches
@@ -50,6 +52,8 @@ __all__ = ["CNN", "MLP", "MissingAssetError", "budget", "cache_dir", "classify",
            "course_table", "data", "data_dir", "device", "distill", "distillation_loss", "environment_report",
            "evaluate", "exercises", "expect_error", "families", "fit", "get_profile", "hub", "lm", "load_causal_lm", "load_corpus", "load_speeches",
            "load_encoder", "load_mnist", "load_sentiment", "load_tokenizer", "loop", "measure",
-           "mnist_models", "models", "plots", "profile", "profiles", "seed", "set_seed", "soft_target_loss", "train",
+           "mnist_models", "model_costs", "models", "placement", "plots", "profile", "profiles", "seed", "set_seed", "soft_target_loss", "train",
            "trainer_tools"]
 __version__ = "0.1.0"
+
+placement.simulate_from_environment()  # only when KDCOURSE_PLACEMENT=simulate (the rehearsal): see kd.placement

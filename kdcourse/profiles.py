@@ -222,13 +222,13 @@ GPU = replace(
                      learning_rate=5e-4, head_sequences=4096, eval_every=100),
     finetune=replace(FINETUNE, max_length=128, learning_rate=2e-5, lr_demo_size=4000,
                      seeds=(0,)),  # a second seed would overrun a T4 session
-    distillation=replace(DISTILLATION, learning_rate=5e-5, general_steps=300, train_size=10_000,
+    distillation=replace(DISTILLATION, learning_rate=5e-5, general_steps=300, train_size=7_500,
                          general_batch_size=32, few_labels=(250,), few_label_steps=150,
-                         few_label_pool=None),  # a T4 in < 30 min (kd.budget)
+                         few_label_pool=None),  # a T4 in <= 25 estimated min (kd.budget)
     # a 32-layer, 960-wide teacher; 8 of its layers make a student about SmolLM2-135M's size
     lm_distillation=replace(LM_DISTILLATION, student_layers=8, block_size=128, train_blocks=4000, eval_blocks=256,
-                            steps=500, batch_size=16, learning_rate=2e-4, generate_tokens=64,
-                            on_policy_steps=30, on_policy_batch_size=16, on_policy_full_steps=200))
+                            steps=450, batch_size=16, learning_rate=2e-4, generate_tokens=64,  # a T4 in <= 25 min
+                            on_policy_steps=30, on_policy_batch_size=16, on_policy_full_steps=120))
 
 # A GPU without the hub: the offline assets of the cpu profile, at the gpu profile's MNIST and pretraining
 # sizes, with fine-tuning and distillation sized for the smaller offline encoder.

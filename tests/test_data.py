@@ -79,8 +79,14 @@ def test_corpus_is_real_english_and_held_out():
 def test_provenance_matches_files():
     prov = json.loads((data_dir() / "provenance.json").read_text())
     for asset in prov["assets"]:
-        digest = hashlib.sha256((data_dir() / asset["file"]).read_bytes()).hexdigest()
-        assert digest == asset["sha256"], asset["file"]
+        if asset["file"].endswith("/"):  # a folder of small files: each one's digest
+            folder = data_dir() / asset["file"]
+            assert sorted(p.name for p in folder.iterdir()) == sorted(asset["sha256_of_each"]), asset["file"]
+            for name, expected in asset["sha256_of_each"].items():
+                assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == expected, name
+        else:
+            digest = hashlib.sha256((data_dir() / asset["file"]).read_bytes()).hexdigest()
+            assert digest == asset["sha256"], asset["file"]
         assert asset["licence"] and asset["source_package"]
 
 

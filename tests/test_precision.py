@@ -128,3 +128,34 @@ def test_the_trainer_students_refuse_bf16_and_train_in_fp16(t4_precision, tmp_pa
                                                   epochs=2, batch_size=4, learning_rate=1e-2)
     assert trainer.args.fp16 and changed(before, student) and all_fp32(student)
     assert all(torch.isfinite(torch.tensor(row["loss"])) for row in trainer.state.log_history if "loss" in row)
+
+
+def test_trl_on_policy_steps_refuse_bf16_and_run_in_fp16(t4_precision, tmp_path):
+    """TRL's DistillationTrainer as notebook 06 builds it: the student refused in bf16 (what transformers 5 loads
+    from SmolLM2's config; a T4's loss scaler would crash on it), then a few steps under fp16 autocast. On a CPU
+    accelerate attaches no loss scaler, so the refusal is what this test can see of a T4's scaler."""
+    from kdcourse.distill import on_policy
+    from kdcourse.rehearsal import smollm2_tokenizer
+
+    tok = smollm2_tokenizer()
+    torch.manual_seed(0)
+    teacher = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
+                                           num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1,
+                                           tie_word_embeddings=True, max_position_embeddings=128,
+                                           bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                           pad_token_id=tok.pad_token_id)).eval()
+    text = " ".join(kd.load_corpus("train", kd.get_profile("smoke"))[:2])
+    prompts = on_policy.prompt_dataset(kd.lm.pack_blocks([text], tok, 24, kind="clm")[:8], tok, 8)
+    args = on_policy.distillation_arguments(tmp_path, steps=2, batch_size=2, new_tokens=4, learning_rate=1e-2,
+                                            beta=1.0, temperature=1.0, seed=0, disable_tqdm=True)
+    assert args.fp16 and not args.bf16
+    with pytest.raises(ValueError, match="on_policy_trainer .the student.: trainable weights in bfloat16"):
+        on_policy.on_policy_trainer(kd.distill.make_student(teacher, (0, 3)).to(torch.bfloat16), teacher, tok,
+                                    prompts, args)
+    student = kd.distill.make_student(teacher, (0, 3))
+    before = [p.detach().clone() for p in student.parameters()]
+    trainer = on_policy.on_policy_trainer(student, teacher, tok, prompts, args)
+    trainer.train()
+    assert trainer.accelerator.mixed_precision == "fp16"
+    assert all(torch.isfinite(torch.tensor(on_policy.logged_losses(trainer)))) and changed(before, student)
+    assert all_fp32(student)

@@ -99,6 +99,31 @@ class EightThousandTokens:
         return 0
 
 
+@pytest.mark.parametrize("repo_id", [m[0] for m in MODELS])
+def test_stand_ins_carry_the_real_configs_but_their_widths(rehearsal_cache, repo_id):
+    """Every field of the real config.json (dtype, vocabulary, tied embeddings, depth, ...) reaches the saved
+    stand-in, except tiny's widths (and gpt2's vocabulary, which does not ship): a GPU meets the same model."""
+    import json
+
+    from transformers import AutoConfig
+
+    from kdcourse.rehearsal import TINY_WIDTHS, real_config
+
+    real = real_config(repo_id)
+    saved = json.loads((rehearsal_cache / f"models--{repo_id.replace('/', '--')}" / "snapshots"
+                        / commit_hash(repo_id, "tiny") / "config.json").read_text())
+    loaded = AutoConfig.from_pretrained(repo_id, **offline(rehearsal_cache)).to_dict()
+    own_vocabulary = {"vocab_size", "bos_token_id", "eos_token_id"} if repo_id == "gpt2" else set()
+    ignored = {"transformers_version", "torch_dtype", "dtype", "architectures"} | own_vocabulary
+    for key, value in real.items():
+        if key in ignored or key == "rope_theta":
+            continue
+        assert saved.get(key, loaded.get(key)) == TINY_WIDTHS[repo_id].get(key, value), key
+    assert saved.get("dtype") == real.get("torch_dtype", "float32")  # bfloat16 for SmolLM2, as on the hub
+    if "rope_theta" in real:
+        assert loaded["rope_parameters"]["rope_theta"] == real["rope_theta"]
+
+
 def test_full_size_configs_are_the_real_ones():
     bert, distil = bert_config("full"), distilbert_config("full")
     assert (bert.hidden_size, bert.num_hidden_layers, bert.num_attention_heads, bert.intermediate_size) == (
