@@ -9,6 +9,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import tempfile
 from pathlib import Path
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,17 @@ def cache_dir() -> Path:
     root = course_root()
     default = root / ".kdcourse_cache" if root else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kdcourse"
     path = Path(os.environ.get("KDCOURSE_CACHE", default))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_dir() -> Path:
+    """Where a Trainer writes its checkpoints while it trains (scratch, hundreds of MB each, deleted after the
+    run): KDCOURSE_RUNS, else .kdcourse_runs/ in the course checkout, else the system's temporary folder.
+    Never the artifact cache, which on Colab may be Google Drive (slow, and its quota)."""
+    root = course_root()
+    default = root / ".kdcourse_runs" if root else Path(tempfile.gettempdir()) / "kdcourse_runs"
+    path = Path(os.environ.get("KDCOURSE_RUNS", default))
     path.mkdir(parents=True, exist_ok=True)
     return path
 

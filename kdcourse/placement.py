@@ -18,17 +18,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 
 import torch
 from torch.overrides import TorchFunctionMode
 
 ACCELERATOR = torch.device("cuda", 0)
-_MARK = "_kd_on_accelerator"
-# Operations that accept tensors on two devices on a real GPU: moves and copies, indexing with CPU indices.
-_MIXING_ALLOWED = {torch.Tensor.to, torch.Tensor.copy_, torch.Tensor.__getitem__, torch.Tensor.__setitem__,
-                   torch.Tensor.cpu, torch.Tensor.cuda, torch.Tensor.__repr__, torch.Tensor.__format__,
+# The marks: id(tensor) -> a weak reference to it (no attribute on the tensor, so nothing is pickled with it).
+_MARKS: dict[int, weakref.ref] = {}
+# Operations that accept tensors on two devices on a real GPU: moves and copies into a tensor, printing.
+_MIXING_ALLOWED = {torch.Tensor.to, torch.Tensor.copy_, torch.Tensor.cpu, torch.Tensor.cuda, torch.Tensor.__repr__,
+                   torch.Tensor.__format__,
                    torch._has_compatible_shallow_copy_type}  # Module.to compares a tensor with its moved copy
-_DEVICE, _IS_CUDA, _DATA = torch.Tensor.device, torch.Tensor.is_cuda, torch.Tensor.data  # attribute descriptors
+_INDEXING = {torch.Tensor.__getitem__, torch.Tensor.__setitem__}  # CPU indices into a GPU tensor are fine
+_JOINING = {torch.cat, torch.stack, torch.hstack, torch.vstack, torch.concat}  # no CPU-scalar exception there
+_TO_NUMPY = {torch.Tensor.numpy, torch.Tensor.__array__}  # np.asarray(t) goes through __array__
+_DEVICE, _IS_CUDA, _IS_CPU, _DATA = torch.Tensor.device, torch.Tensor.is_cuda, torch.Tensor.is_cpu, torch.Tensor.data
+_IN_PLACE_OPERATORS = {"__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__ipow__", "__imatmul__",
+                       "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__"}
 
 
 def _descriptor(func, method: str):
@@ -38,12 +45,17 @@ def _descriptor(func, method: str):
 
 def on_accelerator(t: torch.Tensor) -> bool:
     """Whether `t` is marked as being on the pretend GPU."""
-    return getattr(t, _MARK, False)
+    ref = _MARKS.get(id(t))
+    return ref is not None and ref() is t
 
 
 def _mark(out, value: bool = True):
     if isinstance(out, torch.Tensor):
-        setattr(out, _MARK, value)
+        if value:
+            key = id(out)
+            _MARKS[key] = weakref.ref(out, lambda _, key=key: _MARKS.pop(key, None))
+        else:
+            _MARKS.pop(id(out), None)
     elif isinstance(out, (tuple, list)):
         for o in out:
             _mark(o, value)
@@ -73,6 +85,20 @@ def _is_accelerator(target) -> bool | None:
     return None
 
 
+def _in_place(func, args, kwargs) -> bool:
+    """Whether `func` writes into its first argument (`add_`, `+=`) or into `out=`."""
+    name = getattr(func, "__name__", "")
+    return "out" in kwargs or name in _IN_PLACE_OPERATORS or (
+        name.endswith("_") and not name.startswith("_") and bool(args) and isinstance(args[0], torch.Tensor))
+
+
+def _mixed(func):
+    name = getattr(func, "__qualname__", getattr(func, "__name__", str(func)))
+    return RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, cuda:0 and "
+                        f"cpu! (in {name}; kd.placement simulates the GPU: put inputs where their model is with "
+                        f"kd.loop.to_model)")
+
+
 class SimulatedAccelerator(TorchFunctionMode):
     """The torch function mode behind `simulate()` (see the module docstring)."""
 
@@ -83,16 +109,20 @@ class SimulatedAccelerator(TorchFunctionMode):
             return ACCELERATOR if on_accelerator(args[0]) else func(*args)
         if getter is _IS_CUDA:
             return on_accelerator(args[0])
+        if getter is _IS_CPU:
+            return not on_accelerator(args[0])
         if _descriptor(func, "__set__") is not None:  # `t.data = other` (Module.to) moves t where other is
             func(*args)
             if _descriptor(func, "__set__") is _DATA:
                 _mark(args[0], on_accelerator(args[1]))
             return None
-        if func in (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu):
+        if func is torch.Tensor.get_device:
+            return 0 if on_accelerator(args[0]) else -1
+        if func in (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu, torch.Tensor.type_as):
             return self._move(func, args, kwargs)
         if func is torch._C._nn._parse_to:  # Module.to reading its arguments: the device is kept, as named
             return func(*args, **kwargs)
-        if func is torch.Tensor.numpy and on_accelerator(args[0]):
+        if func in _TO_NUMPY and on_accelerator(args[0]) and not kwargs.get("force"):
             raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first. (kd.placement: the course's device is simulated)")
         to_accelerator = _is_accelerator(kwargs.get("device"))
@@ -100,14 +130,26 @@ class SimulatedAccelerator(TorchFunctionMode):
             kwargs = {**kwargs, "device": "cpu"}
         tensors = list(_tensors(args, kwargs))
         marked = [t for t in tensors if on_accelerator(t)]
-        if marked and func not in _MIXING_ALLOWED:
-            unmarked = [t for t in tensors if not on_accelerator(t) and t.dim() > 0]  # a CPU scalar may mix
+        if func in (torch.tensor, torch.as_tensor) and args and not isinstance(args[0], torch.Tensor):
+            marked = []  # data from Python (a list, even of GPU scalars): the CPU unless device= says otherwise
+        in_place = _in_place(func, args, kwargs)
+        if marked and func in _INDEXING:
+            indices = list(_tensors(args[1:2], {}))
+            if not on_accelerator(args[0]) and any(on_accelerator(i) for i in indices):
+                raise RuntimeError("indices should be either on cpu or on the same device as the indexed tensor (cpu) "
+                                   "(kd.placement simulates the GPU)")
+        elif marked and func not in _MIXING_ALLOWED:
+            scalars_mix = func not in _JOINING  # a 0-dim CPU tensor may meet a GPU tensor in arithmetic
+            unmarked = [t for t in tensors if not on_accelerator(t) and (t.dim() > 0 or not scalars_mix)]
+            if in_place and not on_accelerator(args[0] if "out" not in kwargs else kwargs["out"]):
+                unmarked.append(args[0])  # writing GPU results into a CPU tensor, a scalar too
             if unmarked:
-                name = getattr(func, "__qualname__", getattr(func, "__name__", str(func)))
-                raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
-                                   f"cuda:0 and cpu! (in {name}; kd.placement simulates the GPU: put inputs where "
-                                   f"their model is with kd.loop.to_model)")
+                raise _mixed(func)
         out = func(*args, **kwargs)
+        if in_place or func in _MIXING_ALLOWED or func is torch.Tensor.__setitem__:
+            return out  # the destination stays where it is
+        if func is torch.Tensor.__getitem__:
+            return _mark(out, on_accelerator(args[0]))
         return _mark(out) if (marked or to_accelerator) else out
 
     def _move(self, func, args, kwargs):
@@ -116,6 +158,8 @@ class SimulatedAccelerator(TorchFunctionMode):
             target = True
         elif func is torch.Tensor.cpu:
             target = False
+        elif func is torch.Tensor.type_as:  # the dtype and the device of the other tensor
+            target = on_accelerator(args[1])
         else:
             target = None
             for i, a in enumerate(rest):
@@ -130,12 +174,23 @@ class SimulatedAccelerator(TorchFunctionMode):
         elif func is torch.Tensor.cpu:
             out = tensor.to("cpu")
         else:
-            out = torch.Tensor.to(tensor, *rest, **kwargs)
+            out = func(tensor, *rest, **kwargs)
         if target is None:  # no device named (a dtype change): it stays where it is
             target = on_accelerator(tensor)
-        if out is tensor and target != on_accelerator(tensor) and not isinstance(tensor, torch.nn.Parameter):
-            out = tensor.clone()  # a real move copies: the tensor left behind keeps its device
+        if out is tensor and target != on_accelerator(tensor):
+            out = tensor.detach().clone().requires_grad_(tensor.requires_grad) if tensor.is_leaf else tensor.clone()
+            # a real move copies: the tensor left behind keeps its device (Module.to assigns a parameter's copy
+            # through `.data`, which moves the parameter itself)
         return _mark(out, target)
+
+
+_PARAMETER_NEW = torch.nn.Parameter.__new__
+
+
+def _parameter_new(cls, data=None, requires_grad=True):
+    """nn.Parameter(data) where data is: a new Python object (deepcopy, nn.Linear(device=...)) that keeps the mark."""
+    out = _PARAMETER_NEW(cls, data, requires_grad)
+    return _mark(out) if data is not None and on_accelerator(data) else out
 
 
 _ACTIVE = None  # the simulation turned on by the environment, for the rest of the process
@@ -152,10 +207,12 @@ def simulate():
     dev.precision = lambda on=None: "fp32"
     dev.synchronize = lambda on=None: None
     dev.describe = lambda: f"cuda:0 simulated on the CPU ({torch.get_num_threads()} threads) by kd.placement, fp32"
+    torch.nn.Parameter.__new__ = _parameter_new
     try:
         with SimulatedAccelerator():
             yield
     finally:
+        torch.nn.Parameter.__new__ = _PARAMETER_NEW
         for name, value in saved.items():
             setattr(dev, name, value)
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from . import device as dev
-from .assets import MissingAssetError, cache_dir
+from .assets import MissingAssetError, runs_dir
 from .loop import to_model
 from .models import from_pretrained
 from .profiles import Profile
@@ -119,9 +119,9 @@ def trainable_parameters(model) -> tuple[int, int]:
 
 
 def empty_run_dir(name: str, profile: Profile) -> Path:
-    """An empty folder for a Trainer's checkpoints, <cache>/runs/<profile>_<name>: whatever an earlier
-    run left there is DELETED first, so checkpoints of two runs never mix."""
-    path = cache_dir() / "runs" / f"{profile.name}_{name}"
+    """An empty folder for a Trainer's checkpoints, <runs>/<profile>_<name> (kd.assets.runs_dir: local disk, not
+    the cache): whatever an earlier run left there is DELETED first, so checkpoints of two runs never mix."""
+    path = runs_dir() / f"{profile.name}_{name}"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path

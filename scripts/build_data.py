@@ -145,11 +145,11 @@ def hub_configs_entry() -> dict:
     folder = os.path.join(DATA, "hub_configs")
     files = sorted(os.listdir(folder))
     return {"file": "hub_configs/",
-            "source_package": "none: the config.json files of the Hugging Face hub repositories bert-base-uncased, "
-                              "distilbert-base-uncased, gpt2 and HuggingFaceTB/SmolLM2-360M-Instruct, transcribed "
-                              "field by field (the hub cannot be reached here). SmolLM2's file has the 846 bytes that "
-                              "a public pin of its revision a10cc1512eab lists, not its sha256 (224f7235...): a byte "
-                              "of formatting or of a field the course does not read differs",
+            "source_package": "none: the hub's config.json of the four models the gpu profile loads, transcribed",
+            "note": "bert-base-uncased, distilbert-base-uncased, gpt2, HuggingFaceTB/SmolLM2-360M-Instruct: transcribed "
+                    "field by field (the hub cannot be reached here). SmolLM2's file has the 846 bytes that a public pin "
+                    "of its revision a10cc1512eab lists, not its sha256 (224f7235...): a byte of formatting or of a "
+                    "field the course does not read differs",
             "licence": "Apache-2.0 (the four model repositories; gpt2: MIT)",
             "counts": {"files": len(files)},
             "sha256_of_each": {f: sha256(open(os.path.join(folder, f), "rb").read()) for f in files}}
@@ -160,8 +160,7 @@ def colab_freeze_entry() -> dict:
     Not built from a package: copied from the public repository where Colab publishes it, kept as committed."""
     name = "colab/pip-freeze.gpu.2026-08-19.txt"
     return {"file": name,
-            "source_package": "none: pip-freeze.gpu.txt of github.com/googlecolab/backend-info at commit a724079 "
-                              "(2026-08-19, 'Upgrade to Python 3.13'), copied unchanged",
+            "source_package": "none: pip-freeze.gpu.txt of github.com/googlecolab/backend-info, commit a724079 (2026-08-19)",
             "licence": "Apache-2.0 (googlecolab/backend-info)",
             "counts": {"lines": len(open(os.path.join(DATA, name)).read().splitlines())},
             "sha256": sha256(open(os.path.join(DATA, name), "rb").read())}

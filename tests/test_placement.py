@@ -75,3 +75,47 @@ def test_the_environment_switch_is_checked(monkeypatch):
         placement.simulate_from_environment()
     monkeypatch.delenv("KDCOURSE_PLACEMENT")
     assert placement.simulate_from_environment() is False
+
+
+def _gpu():
+    return kd.loop.to_model(torch.arange(12.0).reshape(4, 3), torch.nn.Linear(1, 1).to(kd.device.device()))
+
+
+FAILS_ON_A_GPU = {  # each of these raises on a real GPU (the placement rehearsal must catch it too)
+    "np.asarray of a GPU tensor": lambda g: __import__("numpy").asarray(g),
+    "a CPU total += a GPU loss": lambda g: torch.tensor(0.0).__iadd__(g.sum()),
+    "a CPU tensor indexed by GPU indices": lambda g: torch.zeros(4)[g[:, 0].long() % 4],
+    "a GPU mask written into CPU labels": lambda g: torch.zeros(4).__setitem__(g[:, 0] > 3, -100.0),
+    "stacking a GPU scalar with a CPU scalar": lambda g: torch.stack([g.sum(), torch.tensor(1.0)]),
+    "concatenating GPU and CPU rows": lambda g: torch.cat([g, torch.zeros(1, 3)]),
+}
+WORKS_ON_A_GPU = {  # and each of these works there (no false alarm)
+    "deepcopy of a model on the GPU": lambda g: __import__("copy").deepcopy(torch.nn.Linear(3, 2).to(g.device))(g),
+    "a layer made on the device": lambda g: torch.nn.Linear(3, 2, device=g.device)(g),
+    "a CPU model loading a GPU state dict": lambda g: torch.nn.Linear(3, 2).load_state_dict(
+        torch.nn.Linear(3, 2).to(g.device).state_dict()),
+    "a CPU copy of a weight leaves the model on the GPU": lambda g: (lambda m: (m.weight.cpu(), m(g)))(
+        torch.nn.Linear(3, 2).to(g.device)),
+    "a list of GPU scalars made into a tensor is on the CPU": lambda g: torch.tensor([g.sum().item(), 1.0]).numpy(),
+    "type_as moves to the other tensor's device": lambda g: torch.nn.functional.mse_loss(torch.ones(4, 3).type_as(g), g),
+    "a GPU tensor indexed by CPU indices": lambda g: g[torch.tensor([0, 2])],
+    "numpy(force=True)": lambda g: g.numpy(force=True),
+}
+
+
+@pytest.mark.parametrize("case", FAILS_ON_A_GPU)
+def test_what_fails_on_a_gpu_fails_here(case):
+    with placement.simulate(), pytest.raises((RuntimeError, TypeError), match="same device|indices should be|numpy"):
+        FAILS_ON_A_GPU[case](_gpu())
+
+
+@pytest.mark.parametrize("case", WORKS_ON_A_GPU)
+def test_what_works_on_a_gpu_does_not_fail_here(case):
+    with placement.simulate():
+        WORKS_ON_A_GPU[case](_gpu())
+
+
+def test_a_saved_gpu_tensor_loads_on_the_cpu_unmarked(tmp_path):
+    with placement.simulate():
+        torch.save(_gpu(), tmp_path / "t.pt")
+        assert torch.load(tmp_path / "t.pt", map_location="cpu").numpy().shape == (4, 3)

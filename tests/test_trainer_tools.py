@@ -3,6 +3,7 @@ sentence truncated first). Single sentences, metrics and arguments are tested in
 import pytest
 from datasets import Dataset, DatasetDict
 
+import kdcourse as kd
 from kdcourse import trainer_tools as tt
 
 PAIRS = Dataset.from_dict({"sentence1": ["The speech was short.", "Taxes rose sharply last year and again this year."],
@@ -47,3 +48,14 @@ def test_missing_or_too_many_columns_are_named(tok):
         tt.tokenize_dataset(PAIRS, tok, 32, columns=("sentence1", "sentence2", "label"))
     with pytest.raises(ValueError, match="no 'text' column"):
         tt.tokenize_dataset(PAIRS, tok, 32)
+
+
+def test_trainer_checkpoints_stay_on_local_disk_not_in_the_cache(tmp_path, monkeypatch):
+    """On Colab with Drive mounted the cache is Google Drive; a Trainer's checkpoints (hundreds of MB each) must not go there."""
+    monkeypatch.setenv("KDCOURSE_CACHE", str(tmp_path / "drive" / "kdcourse_cache"))
+    monkeypatch.setenv("KDCOURSE_RUNS", str(tmp_path / "local" / "runs"))
+    run = kd.trainer_tools.empty_run_dir("full", kd.get_profile("smoke"))
+    assert run.parent == tmp_path / "local" / "runs" and run.is_dir() and not any(run.iterdir())
+    assert not (tmp_path / "drive").exists()
+    monkeypatch.delenv("KDCOURSE_RUNS")
+    assert kd.assets.runs_dir() != kd.assets.cache_dir()
