@@ -23,12 +23,10 @@ LAB_DIR ?= notebooks/
 lab: install
 	$(VENV)/bin/jupyter lab $(LAB_DIR) $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
-# Unit tests and every notebook under nbval in the `smoke` profile, and beside them the gpu path rehearsed
-# (two jobs: their notebook kernels wait on Python as much as on the cores); then Colab's packages checked and
-# the learner's interface in a browser. Each job's output is printed whole when it ends.
-test: install
-	$(MAKE) -j2 --output-sync=target unit-and-smoke rehearse
-	$(MAKE) colab-check browser
+# Unit tests and every notebook under nbval in the `smoke` profile, then the gpu path rehearsed, then Colab's
+# packages checked, then the learner's interface in a browser. One after the other: side by side on 2 cores,
+# the first two made the whole run 20 minutes long.
+test: unit-and-smoke rehearse colab-check browser
 
 unit-and-smoke: install
 	KDCOURSE_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -v --ignore=tests/browser tests notebooks
