@@ -113,13 +113,13 @@ def _fine_tune(p: Profile, epochs: float, train_tokens: float, per_token: float,
                   memory=training_memory(model, f.batch_size, f.max_length, frozen=frozen))]
 
 
-def _mlm_teacher(p: Profile, what: str = "MLM head on the frozen encoder", cached: bool = False) -> list[Phase]:
+def _mlm_teacher(p: Profile, what: str = "MLM head on the frozen encoder") -> list[Phase]:
     c = p.pretrain
     enc = per_token("encoder", p.encoder, c.max_length)
     hidden = encoder_config(p.encoder).hidden_size
     encoded = (c.head_sequences + c.eval_sequences) * c.max_length
     head = 3 * c.steps * c.batch_size * c.max_length * MASKED * vocab_head(hidden)
-    return [Phase(what, encoded * enc + head, c.steps, trained=hidden * hidden + hidden * 30522, cached=cached)]
+    return [Phase(what, encoded * enc + head, c.steps, trained=hidden * hidden + hidden * 30522)]
 
 
 def _notebook_01(p: Profile) -> list[Phase]:
@@ -291,8 +291,8 @@ def seconds(work: list[Phase], device: str = "Colab T4", cached: bool = True) ->
     if device not in DEVICES:
         raise ValueError(f"Unknown device {device!r}; known: {', '.join(DEVICES)}.")
     d = DEVICES[device]
-    mixed = d.mixed < d.fp32 * 1.5  # no faster mixed precision (a CPU): no autocast copies either
-    per_param = OPTIMIZER_BYTES + (0 if mixed else AUTOCAST_BYTES) + (SCALER_BYTES if d.loss_scaling else 0)
+    autocast = d.mixed > d.fp32  # a device with faster mixed precision uses it, and pays its weight copies
+    per_param = OPTIMIZER_BYTES + (AUTOCAST_BYTES if autocast else 0) + (SCALER_BYTES if d.loss_scaling else 0)
     total = SETUP_S
     for ph in work:
         if ph.cached and not cached:

@@ -7,7 +7,8 @@ script asks pip what it would install, resolving wheels only for Colab's Python 
 the image held at the image's version except those the course pins itself and the changes accepted in
 data/colab/accepted_changes.txt (each with its reason). It fails when pip cannot do it that way, or when the
 packages it changes are not exactly the accepted ones: a new upgrade of a package Colab ships (protobuf, pyarrow,
-torch) is decided by a person, not by the resolver. It reads package metadata from the index, no wheels.
+torch) is decided by a person, not by the resolver. It needs the package index: pip fetches what it reads to
+resolve (metadata, or the wheel where the index serves no metadata on its own), and installs nothing.
 
     python scripts/colab_check.py            # make colab-check: prints each change; exit status 1 on a surprise
     python scripts/colab_check.py --overlay DIR   # also installs Colab's numpy and pandas (and the course's
@@ -16,6 +17,7 @@ torch) is decided by a person, not by the resolver. It reads package metadata fr
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -81,7 +83,8 @@ def dry_run(constraints: dict[str, str], workdir: Path) -> dict[str, str]:
     command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
                "--only-binary=:all:", "--python-version", PYTHON, "--implementation", "cp",
                *[a for p in PLATFORMS for a in ("--platform", p)], "--target", str(workdir / "target"),
-               "--report", str(report), "--find-links", str(workdir / "built"), "-r", str(REQUIREMENTS), "-c", str(workdir / "constraints.txt")]
+               "--report", str(report), "--find-links", str(workdir / "built"),
+               "-r", str(REQUIREMENTS), "-c", str(workdir / "constraints.txt")]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         said = "\n".join(line for line in (done.stdout + done.stderr).splitlines() if not line.startswith("WARNING"))
@@ -98,8 +101,6 @@ def install_overlay(folder: Path, colab: dict[str, str], course: dict[str, str])
     wanted = [f"{n}=={colab[n]}" for n in ("numpy", "pandas", "pytz")] + [f"protobuf=={course['protobuf']}"]
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(folder), *wanted],
                    check=True)
-    import os
-
     probe = "import numpy, pandas, google.protobuf as p; print(numpy.__version__, pandas.__version__, p.__version__)"
     seen = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(folder)},
                           capture_output=True, text=True, check=True).stdout.split()

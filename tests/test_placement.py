@@ -78,7 +78,7 @@ def test_the_environment_switch_is_checked(monkeypatch):
 
 
 def _gpu():
-    return kd.loop.to_model(torch.arange(12.0).reshape(4, 3), torch.nn.Linear(1, 1).to(kd.device.device()))
+    return torch.arange(12.0).reshape(4, 3).to(kd.device.device())
 
 
 FAILS_ON_A_GPU = {  # each of these raises on a real GPU (the placement rehearsal must catch it too)
