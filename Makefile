@@ -6,7 +6,7 @@ PROFILE ?= cpu
 
 REHEARSAL ?= /tmp/kdcourse_rehearsal
 
-.PHONY: install lab test unit-and-smoke rehearse colab-check browser execute data
+.PHONY: install lab test unit-and-smoke rehearse colab-check browser site execute data
 
 install: $(VENV)/.installed
 
@@ -24,9 +24,9 @@ lab: install
 	$(VENV)/bin/jupyter lab $(LAB_DIR) $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 # Unit tests and every notebook under nbval in the `smoke` profile, then the gpu path rehearsed, then Colab's
-# packages checked, then the learner's interface in a browser. One after the other: side by side on 2 cores,
-# the first two made the whole run 20 minutes long.
-test: unit-and-smoke rehearse colab-check browser
+# packages checked, then the website built, then the website and the learner's interface tested in a browser.
+# One after the other: side by side on 2 cores, the first two made the whole run 20 minutes long.
+test: unit-and-smoke rehearse colab-check site browser
 
 unit-and-smoke: install
 	KDCOURSE_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -v --ignore=tests/browser tests notebooks
@@ -47,9 +47,19 @@ colab-check: install
 	rm -rf $(COLAB_OVERLAY) && $(PY) scripts/colab_check.py --overlay $(COLAB_OVERLAY)
 	PYTHONPATH=$(COLAB_OVERLAY) KDCOURSE_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(COLAB_TESTS)
 
+# The course website from the committed notebooks (never executed): build/site, to open or publish on any static
+# host. SITE_REF: the branch or release tag its "Open in Colab" links open.
+SITE_REF ?= main
+$(VENV)/.site-installed: requirements-site.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-site.txt
+	touch $@
+
+site: install $(VENV)/.site-installed
+	$(PY) scripts/build_site.py --ref $(SITE_REF)
+
 # The learner's interface in a real browser: JupyterLab started by `make lab` on copies of the notebooks,
 # driven by Playwright in Debian's chromium (`apt install chromium`; never `playwright install`).
-browser: install
+browser: install site
 	$(PY) -m pytest -v -s tests/browser
 
 # Re-execute notebooks in place, as the stored outputs were made (cpu profile, 2 threads), then store

@@ -167,6 +167,13 @@ def _mnist_fits(p: Profile) -> list[Phase]:
     sweep = 16 * m.sweep_epochs
     patient = seeds * 2 * m.patient_epochs
     hinton = 2 * seeds + 2  # section 8: alone and distilled per seed, the CNN-taught student; section 9's student
+    few_steps = batches(m.few_label_epochs)  # each few-label student's steps, the student alone's as many
+    few_students = len(m.few_labels) * seeds * 3  # alone, distilled and pseudo-labels, per N and seed
+    few = [Phase(f"few labels: {len(m.few_labels)} CNN teachers on N labels, their logits on every image",
+                 sum(m.few_label_teacher_steps * min(k, m.batch_size) * 3 * cnn + n * cnn for k in m.few_labels),
+                 len(m.few_labels) * m.few_label_teacher_steps, size="small"),
+           Phase(f"few labels: {few_students} students", few_students * few_steps * m.batch_size * 3 * student,
+                 few_students * few_steps, size="small")]
     return [Phase("CNN teachers (course + GPU cell)", 2 * m.teacher_epochs * n * 3 * cnn,
                   batches(2 * m.teacher_epochs), size="small"),
             Phase("MLP students (section 5, tiny)", small * n * 3 * student, batches(small), size="small"),
@@ -175,7 +182,7 @@ def _mnist_fits(p: Profile) -> list[Phase]:
             Phase("patient, consistent students", patient * fit_n * 3 * student, batches(patient, fit_n), size="small"),
             Phase(f"Hinton's MLPs (teacher + {hinton} students)",
                   (m.hinton_teacher_epochs + hinton * m.hinton_epochs) * n * 3 * mlp,
-                  batches(m.hinton_teacher_epochs + hinton * m.hinton_epochs), size="small")]
+                  batches(m.hinton_teacher_epochs + hinton * m.hinton_epochs), size="small"), *few]
 
 
 def _notebook_05(p: Profile) -> list[Phase]:

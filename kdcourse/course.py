@@ -14,10 +14,11 @@ REPOSITORY = "https://github.com/kdcourse/kdcourse"
 BRANCH = "main"
 
 
-def colab_url(filename: str) -> str:
-    """The 'Open in Colab' address of notebooks/<filename> in REPOSITORY."""
+def colab_url(filename: str, ref: str = BRANCH) -> str:
+    """The 'Open in Colab' address of notebooks/<filename> in REPOSITORY, at a branch or a release tag (a class
+    pinned to a tag is not moved by later commits)."""
     path = REPOSITORY.split("github.com/", 1)[1]
-    return f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{filename}"
+    return f"https://colab.research.google.com/github/{path}/blob/{ref}/notebooks/{filename}"
 
 @dataclass(frozen=True)
 class Notebook:

@@ -140,6 +140,22 @@ def load_rotten_tomatoes():
                                                features=features) for s, v in rows.items()})
 
 
+def load_other_domains(n_per_domain: int | None = None, seed: int = 0) -> dict:
+    """Sentiment text from other domains than film reviews, for testing only: {domain: Dataset (text, label)}
+    with the domains "product reviews" (Amazon review snippets) and "tweets", shipped in data/ (Hutto and
+    Gilbert, 2014; see data/provenance.json). Labels as in `load_sentiment`: 1 positive, 0 negative, kept where
+    the raters' mean was clearly away from neutral. `n_per_domain`: a fixed random subset of each (None: all)."""
+    from datasets import ClassLabel, Dataset as HFDataset, Features, Value
+
+    rows: dict[str, list] = {}
+    with gzip.open(data_file("other_domains.csv.gz"), "rt", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            rows.setdefault(r["domain"], []).append((r["text"], int(r["label"])))
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["negative", "positive"])})
+    return {d: _subsample(HFDataset.from_dict({"text": [t for t, _ in v], "label": [l for _, l in v]}, features=features),
+                          n_per_domain, seed) for d, v in rows.items()}
+
+
 def load_sentiment(profile: Profile):
     """Binary sentiment as a DatasetDict (text, label) with train/validation/test.
 

@@ -8,6 +8,7 @@ prints and concludes comes from it, not from typed text.
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from dataclasses import dataclass
 
 
@@ -15,6 +16,11 @@ from dataclasses import dataclass
 class Caught:
     """What `expect_error` caught: the exception, once the block has run."""
     error: BaseException | None = None
+
+    def report(self, prefix: str, width: int = 116) -> str:
+        """`prefix` and the error's message, wrapped at `width` characters so that a stored output reads
+        without scrolling (GitHub, the course website)."""
+        return textwrap.fill(f"{prefix} {self.error}", width=width, subsequent_indent="    ")
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import math
 import time
 from collections.abc import Mapping
 
@@ -59,6 +60,14 @@ class Stepper:
         self.scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()
+
+
+def epochs_for_steps(steps: int, examples: int, batch_size: int) -> int:
+    """The epochs over `examples` that give at least `steps` optimizer steps of `batch_size` (the last batch of an
+    epoch may be short): how a run on few examples gets as many steps as one on many (notebooks 03 and 04)."""
+    if min(steps, examples, batch_size) < 1:
+        raise ValueError(f"steps, examples and batch_size must be at least 1, got {steps}, {examples}, {batch_size}.")
+    return math.ceil(steps / math.ceil(examples / batch_size))
 
 
 def warmup_linear(optimizer, steps: int, warmup_steps: int) -> torch.optim.lr_scheduler.LambdaLR:

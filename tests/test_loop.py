@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from kdcourse.loop import Stepper, eval_mode, run_steps, warmup_linear
+from kdcourse.loop import Stepper, epochs_for_steps, eval_mode, run_steps, warmup_linear
 
 
 def test_eval_mode_switches_dropout_off_and_restores_the_mode_even_after_an_error():
@@ -45,3 +45,12 @@ def test_run_steps_trains_records_parts_and_evaluations():
     assert history["eval_loss"][-1] < 0.1 * history["eval_loss"][0]
     assert seen_modes[0] is False and seen_modes[1] is True  # evaluation in eval mode, steps in train mode
     assert not model.training and history["seconds"] > 0
+
+
+def test_epochs_for_steps_gives_at_least_the_steps_with_short_last_batches():
+    assert epochs_for_steps(2345, 60_000, 128) == 5  # 469 batches an epoch
+    assert epochs_for_steps(2345, 100, 128) == 2345  # one short batch an epoch
+    assert epochs_for_steps(120, 250, 32) == 15  # 8 batches an epoch, the last of 26 snippets
+    assert epochs_for_steps(1, 10, 4) == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        epochs_for_steps(10, 0, 32)

@@ -238,3 +238,34 @@ def test_an_edited_cell_and_an_old_profile_block_are_found(tmp_path):
     stale = "\n".join(stale_outputs(path))
     assert "another source (first line: '# edited after the run')" in stale
     assert "the stored profile block is not the current 'cpu' profile" in stale
+
+
+def test_a_profile_block_is_refreshed_only_when_the_notebook_reads_none_of_what_changed(tmp_path):
+    import dataclasses
+    import importlib.util as iu
+
+    from kdcourse import profiles
+
+    spec = iu.spec_from_file_location("refresh_profile_blocks", ROOT / "scripts" / "refresh_profile_blocks.py")
+    script = iu.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    source = ROOT / "notebooks" / "06_distilling_a_language_model.ipynb"  # reads P.lm_distillation, never P.mnist
+    cpu = profiles.get_profile("cpu")
+    for part, changed, refreshed in (("mnist", dataclasses.replace(cpu.mnist, copies=99), True),
+                                     ("lm_distillation", dataclasses.replace(cpu.lm_distillation, steps=9), False)):
+        nb = json.loads(source.read_text())
+        cell = next(c for c in nb["cells"] if "".join("".join(o.get("text", "")) for o in c.get("outputs", []))
+                    .startswith("Profile '"))
+        old = str(dataclasses.replace(cpu, **{part: changed}))
+        cell["outputs"][0]["text"] = (old + "\n  run on           cpu (2 threads), precision fp32\n").splitlines(True)
+        path = tmp_path / source.name
+        path.write_text(json.dumps(nb))
+        if refreshed:
+            assert "refreshed (mnist changed" in script.refresh(path)
+            assert not [s for s in stale_outputs(path) if "profile block" in s]
+            stored = next("".join(o["text"]) for c in json.loads(path.read_text())["cells"] for o in c.get("outputs", [])
+                          if "".join(o.get("text", "")).startswith("Profile '"))
+            assert stored == str(cpu) + "\n  run on           cpu (2 threads), precision fp32\n"  # the run's line kept
+        else:
+            with pytest.raises(SystemExit, match="reads lm_distillation, which changed: re-execute it"):
+                script.refresh(path)

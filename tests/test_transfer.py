@@ -3,7 +3,10 @@ import datasets
 import numpy as np
 import pytest
 
-from kdcourse.distill import UNLABELLED, add_index_column, augment_text, augmented_set, hide_labels
+import torch
+
+from kdcourse.distill import (UNLABELLED, add_index_column, augment_text, augmented_set, hide_label_tensor, hide_labels,
+                              pseudo_labels)
 
 
 def _data(n=20):
@@ -27,6 +30,26 @@ def test_hide_labels_keeps_n_labels_in_place_and_is_seeded():
 def test_hide_labels_rejects_impossible_sizes(n):
     with pytest.raises(ValueError, match="between 1 and the 20 rows"):
         hide_labels(_data(), n)
+
+
+def test_hide_label_tensor_draws_as_hide_labels_and_keeps_rows_in_place():
+    labels = torch.arange(20) % 2
+    partly, keep = hide_label_tensor(labels, 5, seed=3)
+    assert partly.shape == labels.shape and int((partly != UNLABELLED).sum()) == 5
+    assert torch.equal(partly[keep], labels[keep]) and keep.tolist() == sorted(keep.tolist())
+    assert keep.tolist() == hide_labels(add_index_column(_data()), 5, seed=3)[1]["kd_index"]  # the same draw
+    assert hide_label_tensor(labels, 5, seed=4)[1].tolist() != keep.tolist()
+    with pytest.raises(ValueError, match="between 1 and the 20 rows"):
+        hide_label_tensor(labels, 0)
+
+
+def test_pseudo_labels_fill_only_the_hidden_labels_with_the_teachers_top_class():
+    labels = torch.tensor([2, UNLABELLED, 0, UNLABELLED])
+    logits = torch.tensor([[0.0, 5.0, 0.0], [0.0, 0.0, 5.0], [5.0, 0.0, 0.0], [0.0, 5.0, 1.0]])
+    assert pseudo_labels(logits, labels).tolist() == [2, 2, 0, 1]  # a known label wins over the teacher
+    assert labels.tolist() == [2, UNLABELLED, 0, UNLABELLED]  # the input is left as it was
+    with pytest.raises(ValueError, match="one row each"):
+        pseudo_labels(logits[:3], labels)
 
 
 def test_augment_text_masks_words_or_keeps_a_short_ngram():
@@ -65,3 +88,5 @@ def test_few_labels_plot_has_one_line_per_model_with_mean_and_std():
     np.testing.assert_allclose([np.asarray(l.get_ydata(), float) for l in data_lines], [[70, 80, 85], [62, 75 + 1 / 3, 81 + 1 / 3]])
     assert ax.get_xscale() == "log" and ax.get_title() == "labels" and "(%)" in ax.get_ylabel()
     assert ax.get_xticklabels()[-1].get_text() == "10,200\n(all)"
+    ax = kd.plots.plot_few_labels([100, 300], {"alone": [[60], [70]]}, all_label=None, unit="images")
+    assert ax.get_xticklabels()[-1].get_text() == "300" and "images" in ax.get_xlabel()

@@ -102,13 +102,32 @@ def test_share_of_gap_only_where_there_is_a_gap():
     alone = rng.normal(3.0, 0.3, (3, 300))
     teacher = alone[0] - 1.0 + rng.normal(0, 0.05, 300)
     distilled = alone - 0.5 + rng.normal(0, 0.05, (3, 300))  # half of the teacher's lead, by construction
-    text = share_of_gap(alone, distilled, teacher, higher_is_better=False)
-    low, high = (float(x) for x in text.split("interval ")[1].split(" %")[0].split(" to "))
+    text = flat(share_of_gap(alone, distilled, teacher, higher_is_better=False))
+    low, high = (float(x.split(" %")[0]) for x in text.split("interval ")[1].split(" to "))
     assert "of the gap between the student alone and the teacher" in text
     assert low < 50 < high and high - low < 20
     # a teacher worse than the student alone: a worse distilled student must not read as a gap closed
     worse = share_of_gap(alone, alone + 0.95, alone[0] + 1.0, higher_is_better=False)
     assert worse.startswith("No share of the gap is printed") and "the teacher is worse than the student alone" in flat(worse)
+
+
+def test_the_share_and_the_verdicts_never_disagree():
+    """Fieller's interval of the share excludes 0 exactly when the distilled student is better than the student
+    alone by the verdict, and 100 % exactly when the teacher is better than the distilled student."""
+    rng = np.random.default_rng(7)
+    for case in range(40):
+        right = lambda p, shape: (rng.random(shape) < p).astype(float)  # noqa: E731  right/wrong per example
+        alone = right(0.80, (3, 2000))
+        teacher = right(0.88, 2000)
+        distilled = right(0.80 + rng.uniform(-0.01, 0.10), (3, 2000))
+        text = flat(share_of_gap(alone, distilled, teacher, scale=100))
+        if text.startswith("No share"):
+            continue
+        low, high = (float(x.split(" %")[0]) for x in text.split("interval ")[1].split(" to "))
+        helped = verdict(alone, distilled, scale=100).word == "better"
+        behind = verdict(distilled, teacher, scale=100).word == "better"
+        assert (low > 0) == helped and (high < 100) == behind, (case, text)
+        assert low <= float(text.split("closed ")[1].split(" %")[0]) <= high
 
 
 def test_the_classifier_front_door_uses_the_same_rule():

@@ -6,7 +6,7 @@ trainers, for classifiers (notebooks 03 and 04; 05 shows what goes wrong) and la
     student       a shallower student built from the teacher's own layers (DistilBERT's start)  04, 06
     trainer       DistillationTrainer: a transformers.Trainer whose loss learns from a teacher   04
     logit_cache   the teacher's logits computed once, looked up by example index                 04
-    transfer      transfer sets: unlabelled and augmented examples that only the teacher labels  04
+    transfer      transfer sets: unlabelled and augmented examples that only the teacher labels  03, 04
     general       general distillation: DistilBERT's triple loss on unlabelled text              04
     experiment    one classifier student trained alone or distilled, with the profile's budget   04
     command       the same recipe as `python -m kdcourse.distill` (one CPU/GPU, torchrun, accelerate)
@@ -30,5 +30,5 @@ from .student import (make_student, parameter_breakdown, random_student, spread_
                       transplant_encoder, validate_layers)
 from .topk import (TeacherTopK, cache_teacher_topk, compress_topk, full_logits_bytes, index_dtype,
                    topk_distillation_loss, topk_kd_loss, topk_kd_loss_renormalised)
-from .transfer import UNLABELLED, augment_text, augmented_set, hide_labels
+from .transfer import UNLABELLED, augment_text, augmented_set, hide_label_tensor, hide_labels, pseudo_labels
 from .trainer import INDEX_COLUMN, DistillationTrainer, add_index_column, require_compatible

@@ -1,38 +1,65 @@
 """Transfer sets: the examples a student learns from when the teacher, not a label, gives the answer
-(notebook 04, sections 6 and 7).
+(notebook 03, section 10; notebook 04, sections 6 and 7).
 
 A label costs a human; a soft label costs one teacher forward pass. Distillation can therefore learn
 from examples nobody labelled: the unlabelled part of a training set, or new examples made from the
 labelled ones. Both get the label UNLABELLED (-100, the value Hugging Face models and
 `F.cross_entropy` ignore), so only the soft-target term of the loss sees them.
 
-    hide_labels     keep the labels of n examples, hide the rest (a few-label experiment)
+    hide_labels     keep the labels of n examples, hide the rest (a few-label experiment): a dataset
+    hide_label_tensor   the same for a tensor of labels (MNIST in memory)
+    pseudo_labels   the hidden labels replaced by the teacher's top class (hard labels, no dark knowledge)
     augment_text    two of Tang et al. (2019)'s rules, simplified: mask words, or keep a short n-gram
     augmented_set   the originals plus augmented copies, the copies unlabelled
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 UNLABELLED = -100  # ignored by F.cross_entropy(ignore_index=-100) and by Hugging Face models
+
+
+def _labelled_rows(rows: int, n: int, seed: int) -> np.ndarray:
+    """The sorted indices of the n rows whose labels are kept, drawn at random (seeded) and balanced by
+    nothing: a labelling budget picks examples, not classes."""
+    if not 0 < n <= rows:
+        raise ValueError(f"n must be between 1 and the {rows} rows of the dataset, got {n}.")
+    return np.sort(np.random.default_rng(seed).choice(rows, size=n, replace=False))
 
 
 def hide_labels(dataset, n: int, seed: int = 0, label_column: str = "label"):
     """(the dataset with all but n labels hidden, the n labelled rows alone).
 
-    The n rows are drawn at random (seeded), balanced by nothing: a labelling budget picks
-    examples, not classes. Every row stays in the first dataset, in its place, so an index column
-    added before still points at the same example; hidden labels are UNLABELLED.
+    Every row stays in the first dataset, in its place, so an index column added before still points
+    at the same example; hidden labels are UNLABELLED.
     """
-    if not 0 < n <= len(dataset):
-        raise ValueError(f"n must be between 1 and the {len(dataset)} rows of the dataset, got {n}.")
-    keep = np.sort(np.random.default_rng(seed).choice(len(dataset), size=n, replace=False))
+    keep = _labelled_rows(len(dataset), n, seed)
     kept = np.zeros(len(dataset), dtype=bool)
     kept[keep] = True
     labels = np.asarray(dataset[label_column])
     hidden = np.where(kept, labels, UNLABELLED).tolist()
     partly = dataset.remove_columns(label_column).add_column(label_column, hidden)  # plain integers
     return partly, dataset.select(keep.tolist())
+
+
+def hide_label_tensor(labels: torch.Tensor, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the labels with all but n hidden, the indices of the n kept): `hide_labels` for labels held in a
+    tensor, the same draw for the same seed. Row k still belongs to example k, so teacher logits
+    precomputed on all examples stay aligned."""
+    keep = torch.from_numpy(_labelled_rows(len(labels), n, seed))
+    partly = torch.full_like(labels, UNLABELLED)
+    partly[keep] = labels[keep]
+    return partly, keep
+
+
+def pseudo_labels(teacher_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The labels, each hidden one (UNLABELLED) replaced by the teacher's top class: a student trained on
+    them learns what the teacher decided, not how sure it was (no dark knowledge)."""
+    if len(teacher_logits) != len(labels):
+        raise ValueError(f"teacher_logits has {len(teacher_logits)} rows but labels has {len(labels)}: compute the "
+                         f"logits on the same (unshuffled) examples, one row each.")
+    return torch.where(labels == UNLABELLED, teacher_logits.argmax(dim=-1).to(labels.dtype), labels)
 
 
 def augment_text(text: str, rng: np.random.Generator, mask_token: str, p_mask: float = 0.1,

@@ -209,8 +209,8 @@ def check_distillation_step(fn) -> Check:
 def check_token_kd_loss(fn) -> Check:
     """Exercise: write `fn(student_logits, teacher_logits, attention_mask, T)`: T^2 * KL(teacher || student)
     between next-token distributions, averaged over the real positions (the position and the token it
-    predicts both real). The hint recognises padding left in, the missing shift, a per-sequence mean,
-    'mean' over the vocabulary, the missing T^2 and the swapped direction."""
+    predicts both real). The hint recognises padding left in, the missing shift, a per-sequence mean, a
+    division by the batch size, 'mean' over the vocabulary, the missing T^2 and the swapped direction."""
     from ..distill.lm_losses import token_kd_loss
     from ..distill.losses import kl_per_row
 
@@ -240,6 +240,10 @@ def check_token_kd_loss(fn) -> Check:
         if _close(got, per_sequence):
             return Check(False, "you averaged each sequence, then the sequences: a short sequence then weighs as "
                                 "much as a long one. Sum over all real positions and divide by their number.")
+        if _close(got, shifted[real].sum() * T**2 / len(s)):
+            return Check(False, "you divided by the batch size (what reduction='batchmean' does with [batch, time, "
+                                "vocab] logits): divide by the number of real positions instead, or the loss grows "
+                                "with the length of the sequences and shrinks with their padding.")
         if _close(got, want / s.shape[-1]):
             return Check(False, "your loss is divided by the vocabulary size too: sum the KL over the vocabulary "
                                 "(the 'batchmean' rule), then average over positions.")

@@ -166,8 +166,10 @@ def share_of_gap(alone, distilled, teacher, *, names=("the student alone", "the 
     than the student alone beyond the noise (by `verdict`), else a sentence saying there is no gap to close,
     with that verdict.
 
-    The interval comes from the same rule: the ratio's linearisation d_num - ratio * d_gap is judged like a
-    difference, and its standard error divided by the gap."""
+    The interval comes from the same rule (Fieller's construction): it holds every share r for which
+    (distilled - alone) - r * (teacher - alone) is within the noise of 0, judged like any difference. So it
+    excludes 0 exactly when `verdict(alone, distilled)` finds the distilled student better, and 100 % exactly
+    when it finds the teacher better than the distilled student: the share and the verdicts never disagree."""
     gap = verdict(alone, teacher, names=(names[0], names[2]), higher_is_better=higher_is_better, groups=groups,
                   unit=unit, scale=scale, fmt=fmt)
     if gap.word != "better":
@@ -178,6 +180,25 @@ def share_of_gap(alone, distilled, teacher, *, names=("the student alone", "the 
     if groups is not None:
         num, den = _by_group(num, list(groups)), _by_group(den, list(groups))
     ratio = float(num.mean() / den.mean())
-    _, low, high, _, _, df = _interval((num - ratio * den) / den.mean())
+    low, high = (_share_bound(num, den, ratio, side) for side in (-1, 1))
+    shown = lambda r: f"{100 * r:.0f} %" if math.isfinite(r) else ("no lower bound" if r < 0 else "no upper bound")  # noqa: E731
     return _wrap(f"{names[1]} closed {100 * ratio:.0f} % of the gap between {names[0]} and {names[2]} "
-                 f"(95 % interval {100 * (ratio + low):.0f} to {100 * (ratio + high):.0f} %, t with {df:.1f} df).")
+                 f"(95 % interval {shown(low)} to {shown(high)}).")
+
+
+def _share_bound(num: np.ndarray, den: np.ndarray, ratio: float, side: int, limit: float = 100.0) -> float:
+    """The end of Fieller's 95 % interval of num / den on `side` (-1 lower, +1 upper): where num - r * den stops
+    being within the noise of 0 (by `_interval`), found by bisection; +-inf when it never does within `limit`."""
+    def inside(r: float) -> bool:
+        _, low, high, _, _, _ = _interval(num - r * den)
+        return low <= 0 <= high
+
+    near, far = ratio, ratio + side * 0.01
+    while inside(far):  # step outwards until r is outside the interval
+        near, far = far, ratio + 2 * (far - ratio)
+        if abs(far - ratio) > limit:
+            return side * math.inf
+    for _ in range(50):
+        mid = (near + far) / 2
+        near, far = (mid, far) if inside(mid) else (near, mid)
+    return (near + far) / 2

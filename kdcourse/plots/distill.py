@@ -65,10 +65,11 @@ def plot_general_distillation(history: Mapping, window: int = 5, title: str | No
 
 
 def plot_few_labels(sizes: Sequence[int], curves: Mapping[str, Sequence[Sequence[float]]], title: str | None = None,
-                    all_label: str = "all", ax=None):
+                    all_label: str | None = "all", unit: str = "snippets", ax=None):
     """Test accuracy against the number of labelled examples N (log scale), one line per model, each point
     the mean over seeds with ±1 std (a single value: no bar). `curves[name][i]` holds the accuracies (%) at
-    `sizes[i]`. The last size is labelled `all_label` on the axis when it is the whole training set."""
+    `sizes[i]`. The last size is labelled `all_label` on the axis when it is the whole training set (None:
+    it is not); `unit` names the examples on the axis (snippets, images)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 4.5))
     for i, (name, points) in enumerate(curves.items()):
@@ -78,9 +79,10 @@ def plot_few_labels(sizes: Sequence[int], curves: Mapping[str, Sequence[Sequence
                     capsize=4, linewidth=2, color=f"C{i}", label=name, alpha=0.9)
     ax.set_xscale("log")
     ax.set_xticks(list(sizes))
-    ax.set_xticklabels([f"{n:,}" for n in sizes[:-1]] + [f"{sizes[-1]:,}\n({all_label})"])
+    last = f"{sizes[-1]:,}" + (f"\n({all_label})" if all_label else "")
+    ax.set_xticklabels([f"{n:,}" for n in sizes[:-1]] + [last])
     ax.minorticks_off()
-    ax.set(xlabel="labelled training snippets N (log scale)", ylabel="test accuracy (%)",
+    ax.set(xlabel=f"labelled training {unit} N (log scale)", ylabel="test accuracy (%)",
            title=title or "Accuracy against the number of labels")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
