@@ -207,6 +207,22 @@ def without_progress_table(trainer):
     return trainer
 
 
+def text_progress(trainer):
+    """Show the Trainer's progress as one bar that fills, and return the Trainer. Inside Jupyter the Trainer
+    draws a table that grows a row at every log (forty rows a run here: a wall in a stored notebook, on GitHub
+    and on the course website); in a terminal its bar prints every log as a line. The log itself stays in
+    `trainer.state.log_history` (`training_history` reads it)."""
+    from transformers.trainer_callback import ProgressCallback
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass  # no printed line per log: the numbers are in state.log_history
+
+    without_progress_table(trainer)
+    trainer.add_callback(BarOnly())
+    return trainer
+
+
 def training_history(trainer):
     """The Trainer's log as two DataFrames: training loss per logged step, and metrics per evaluation."""
     import pandas as pd

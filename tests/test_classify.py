@@ -137,6 +137,23 @@ def test_without_progress_table_trains_and_evaluates_silently(data, tokenizer, t
     assert "eval_macro_f1" in tt.training_history(trainer)[1]
 
 
+def test_text_progress_shows_one_bar_and_no_log_lines(data, tokenizer, tmp_path, capsys):
+    from transformers.trainer import DEFAULT_PROGRESS_CALLBACK
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    args = tt.training_arguments(tmp_path, SMOKE.finetune, seed=SMOKE.seed, learning_rate=1e-2, epochs=2, batch_size=3,
+                                 save_strategy="no", eval_strategy="no", load_best_model_at_end=False, logging_steps=1)
+    trainer = tt.text_progress(tt.make_trainer(tiny_classifier(), args, tokenizer, data["train"], data["validation"]))
+    kinds = [type(c) for c in trainer.callback_handler.callbacks]
+    assert DEFAULT_PROGRESS_CALLBACK not in kinds and PrinterCallback not in kinds
+    assert sum(issubclass(k, ProgressCallback) for k in kinds) == 1  # the one bar
+    capsys.readouterr()
+    trainer.train()
+    out = capsys.readouterr()
+    assert "%|" in out.err and "'loss'" not in out.out + out.err  # a bar that fills, no dict printed per log
+    assert len(tt.training_history(trainer)[0]) >= 2  # the losses are all in the log
+
+
 def _runs(accuracies_by_way, n=200):
     """(way, seed) -> predicted classes on n examples labelled 1, right on the first acc * n of them."""
     return {(way, seed): np.r_[np.ones(round(a * n), int), np.zeros(n - round(a * n), int)]

@@ -2,6 +2,7 @@
 exercises, and stored outputs from a complete run with no errors."""
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -182,9 +183,33 @@ def waiting_for_reexecution() -> set[str]:
     return set(re.findall(r"^\| (\d\d_\w+\.ipynb) \|", (ROOT / "notebooks" / "REEXECUTE.md").read_text(), re.M))
 
 
+# What a stored output may hold so that it reads without scrolling on GitHub, nbviewer and the course website.
+MAX_TABLE_ROWS, MAX_TABLE_COLUMNS, MAX_LINE = 25, 10, 200
+
+
+def output_walls(cell: dict) -> list[str]:
+    """The walls in one cell's stored outputs: an HTML table of more than MAX_TABLE_ROWS rows or MAX_TABLE_COLUMNS
+    columns (the Trainer's progress table, a wide DataFrame), a line of text longer than MAX_LINE characters."""
+    found = []
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        for table in re.findall(r"<table.*?</table>", "".join(data.get("text/html", "")), re.S):
+            rows = len(re.findall(r"<tr\b", table)) - 1  # the header row does not count
+            first = re.search(r"<tr\b.*?</tr>", table, re.S)
+            columns = len(re.findall(r"<t[hd]\b", first.group(0))) if first else 0
+            if rows > MAX_TABLE_ROWS or columns > MAX_TABLE_COLUMNS:
+                found.append(f"a table of {rows} rows and {columns} columns")
+        text = "".join(output.get("text", "")) or ("" if "text/html" in data else "".join(data.get("text/plain", "")))
+        width = max((len(line) for line in text.splitlines()), default=0)
+        if width > MAX_LINE:
+            found.append(f"a line of {width} characters")
+    return found
+
+
 def stale_outputs(path) -> list[str]:
-    """Cells whose stored outputs were made by another source than the one shown, and a profile block that is
-    not the profile's current one (`make execute` records each executed cell's source hash)."""
+    """Cells whose stored outputs were made by another source than the one shown, a profile block that is not
+    the profile's current one (`make execute` records each executed cell's source hash), and stored outputs with
+    walls (`output_walls`): all of them wait for a re-execution."""
     import importlib.util as iu
 
     from kdcourse import profiles
@@ -205,6 +230,7 @@ def stale_outputs(path) -> list[str]:
             stored = text.split("\n  run on")[0]
             if stored != str(profiles.get_profile(name)):
                 found.append(f"cell {i}: the stored profile block is not the current {name!r} profile")
+        found += [f"cell {i}: {wall} in its stored outputs" for wall in output_walls(cell)]
     return found
 
 
@@ -269,3 +295,16 @@ def test_a_profile_block_is_refreshed_only_when_the_notebook_reads_none_of_what_
         else:
             with pytest.raises(SystemExit, match="reads lm_distillation, which changed: re-execute it"):
                 script.refresh(path)
+
+
+def test_walls_in_stored_outputs_are_found():
+    rows = "".join(f"<tr><td>{i}</td><td>0.5</td></tr>" for i in range(40))
+    trainer_table = {"outputs": [{"data": {"text/html": f"<table><tr><th>Step</th><th>Training Loss</th></tr>{rows}</table>",
+                                           "text/plain": "<IPython.core.display.HTML object>"}}]}
+    wide = {"outputs": [{"data": {"text/html": "<table><tr>" + "<th>x</th>" * 12 + "</tr><tr>" + "<td>1</td>" * 12
+                                  + "</tr></table>"}}]}
+    line = {"outputs": [{"output_type": "stream", "text": ["short\n", "x" * 250 + "\n"]}]}
+    assert output_walls(trainer_table) == ["a table of 40 rows and 2 columns"]
+    assert output_walls(wide) == ["a table of 1 rows and 12 columns"]
+    assert output_walls(line) == ["a line of 250 characters"]
+    assert output_walls({"outputs": [{"output_type": "stream", "text": ["fine\n"]}]}) == []

@@ -12,6 +12,7 @@ trainers, for classifiers (notebooks 03 and 04; 05 shows what goes wrong) and la
     command       the same recipe as `python -m kdcourse.distill` (one CPU/GPU, torchrun, accelerate)
     lm_losses     token-level losses of a causal LM: the shift by one, forward and reverse KL     06
     topk          the teacher stored as top-k log-probabilities + the tail mass, and its losses   06
+    sampled       the teacher stored as tokens drawn from it, with counts: an unbiased target    (07, to come)
     causal        the teacher's generations, held-out scores, a causal student's training       06
     on_policy     on-policy distillation with TRL's DistillationTrainer                          06
 
@@ -30,5 +31,7 @@ from .student import (make_student, parameter_breakdown, random_student, spread_
                       transplant_encoder, validate_layers)
 from .topk import (TeacherTopK, cache_teacher_topk, compress_topk, full_logits_bytes, index_dtype,
                    topk_distillation_loss, topk_kd_loss, topk_kd_loss_renormalised)
+from .sampled import (TeacherSamples, cache_teacher_samples, sample_teacher, sampled_distillation_loss,
+                      sampled_kd_loss)
 from .transfer import UNLABELLED, augment_text, augmented_set, hide_label_tensor, hide_labels, pseudo_labels
 from .trainer import INDEX_COLUMN, DistillationTrainer, add_index_column, require_compatible

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from transformers import Trainer
 
-from ..trainer_tools import empty_run_dir, make_collator, training_arguments, without_progress_table
+from ..trainer_tools import empty_run_dir, make_collator, text_progress, training_arguments, without_progress_table
 from .. import device as dev
 from ..profiles import Profile
 from ..seed import set_seed
@@ -24,7 +24,8 @@ def train_classifier_student(student, train_dataset, tokenizer, profile: Profile
     plus `alpha_cos` for the hidden-state cosine. Every student gets the same data, batch size,
     epochs, schedule and (per seed) the same batch order, so only the training signal differs.
     No evaluation during training: the notebook measures every student on the test split afterwards.
-    `progress=False` trains without the Trainer's progress table (a loop of runs shows one bar instead);
+    The run shows one progress bar (`kd.trainer_tools.text_progress`: no table of training losses), or nothing
+    with `progress=False` (a loop of runs shows one bar of its own instead);
     `overrides` (e.g. epochs=3) go to `training_arguments`.
     """
     d = profile.distillation
@@ -42,7 +43,9 @@ def train_classifier_student(student, train_dataset, tokenizer, profile: Profile
     else:
         trainer = DistillationTrainer(**common, teacher_model=teacher, temperature=d.temperature, alpha=d.alpha,
                                       alpha_cos=alpha_cos, teacher_logits=teacher_logits)
-    if not progress:
+    if progress:
+        text_progress(trainer)  # one bar, never a table of the losses
+    else:
         without_progress_table(trainer)
     trainer.train()
     trainer.model.eval()

@@ -26,6 +26,7 @@ import torch
 
 from .. import device as dev
 from ..seed import set_seed
+from ..trainer_tools import text_progress
 
 
 # TRL 1.16 still calls transformers' `gradient_checkpointing` names, which transformers 5.23 renamed: the warning
@@ -67,7 +68,8 @@ def distillation_arguments(output_dir, *, steps: int, batch_size: int, new_token
 
 def on_policy_trainer(student, teacher, tokenizer, train_prompts, args, eval_prompts=None):
     """TRL's `DistillationTrainer` over a `"prompt"` dataset. The tokenizer pads on the left, as generation
-    needs (the new tokens then follow every prompt directly); the teacher is frozen (eval mode, no grads)."""
+    needs (the new tokens then follow every prompt directly); the teacher is frozen (eval mode, no grads); the
+    progress is one bar, not a table of the losses (`logged_losses` reads them)."""
     from trl import DistillationTrainer
 
     if tokenizer.pad_token is None:
@@ -77,8 +79,9 @@ def on_policy_trainer(student, teacher, tokenizer, train_prompts, args, eval_pro
     if args.fp16:
         dev.require_fp32_weights(student.parameters(), "on_policy_trainer (the student)")
     set_seed(args.seed)
-    return DistillationTrainer(model=student, teacher_model=teacher, args=args, train_dataset=train_prompts,
-                               eval_dataset=eval_prompts, processing_class=tokenizer)
+    trainer = DistillationTrainer(model=student, teacher_model=teacher, args=args, train_dataset=train_prompts,
+                                  eval_dataset=eval_prompts, processing_class=tokenizer)
+    return text_progress(trainer)  # one bar; the losses per step are in trainer.state.log_history
 
 
 def logged_losses(trainer) -> list[float]:

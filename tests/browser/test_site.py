@@ -88,6 +88,10 @@ def test_every_notebook_page_renders_with_its_figures(browser, site, path):
     assert page.locator("div.cell_output").count() > 0 and "Traceback" not in page.locator("article").inner_text()
     colab = page.locator("a[href*='colab.research.google.com']")
     assert colab.count() > 0 and f"/notebooks/{path.name}" in colab.first.get_attribute("href")
+    download = page.locator(f"a[href$='_sources/notebooks/{path.name}']")  # the theme's download button
+    assert download.count() > 0
+    notebook = page.request.get(f"{site}/_sources/notebooks/{path.name}")
+    assert notebook.ok and len(notebook.json()["cells"]) == len(json.loads(path.read_text())["cells"])
     assert not outside, f"requests outside the site: {sorted(set(outside))[:5]}"
 
 
