@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -90,7 +91,7 @@ def build(out: Path, ref: str) -> Path:
     env = {"KDCOURSE_SITE_REPOSITORY": REPOSITORY, "KDCOURSE_SITE_REF": ref, "PYTHONHASHSEED": "0"}
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going",
                str(src), str(out)]
-    subprocess.run(command, check=True, env={**__import__("os").environ, **env})
+    subprocess.run(command, check=True, env={**os.environ, **env})
     return out
 
 
