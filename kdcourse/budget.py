@@ -168,7 +168,7 @@ def _mnist_fits(p: Profile) -> list[Phase]:
     patient = seeds * 2 * m.patient_epochs
     hinton = 2 * seeds + 2  # section 8: alone and distilled per seed, the CNN-taught student; section 9's student
     few_steps = batches(m.few_label_epochs)  # each few-label student's steps, the student alone's as many
-    few_students = len(m.few_labels) * seeds * 3  # alone, distilled and pseudo-labels, per N and seed
+    few_students = len(m.few_labels) * seeds * 4  # alone, pseudo-labels, hard targets and distilled, per N and seed
     few = [Phase(f"few labels: {len(m.few_labels)} CNN teachers on N labels, their logits on every image",
                  sum(m.few_label_teacher_steps * min(k, m.batch_size) * 3 * cnn + n * cnn for k in m.few_labels),
                  len(m.few_labels) * m.few_label_teacher_steps, size="small"),
