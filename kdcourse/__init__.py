@@ -5,7 +5,7 @@
     profiles             sizes and assets per profile (smoke, cpu, gpu, ...)        00
     assets, hub, models  where data, weights and caches are; loading pretrained     00
     device, seed         one device and precision rule; reproducible randomness     00, 02
-    data                 MNIST, the speeches corpus, sentiment snippets             00, 03
+    data                 MNIST, the speeches corpus, sentiment snippets, pairs      00, 03, 04
     lm/                  objectives, packed blocks, tiny LMs, metrics, pretraining,
                          the MLM teacher, predictions                               01
     trainer_tools        the Hugging Face Trainer toolbox: tokenising (sentences

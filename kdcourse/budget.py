@@ -203,7 +203,7 @@ def _notebook_04(p: Profile) -> list[Phase]:
     student = per_token("encoder", p.encoder, length, layers=layers)
     big, small = shape("encoder", p.encoder), shape("encoder", p.encoder, layers=layers)
     train = _sentiment_tokens(p, "train") if d.train_size is None else d.train_size * length
-    runs = 4 * len(d.seeds) + 3  # 2 starts x alone/distilled x seeds, + cosine, random, GPU cell
+    runs = 4 * len(d.seeds) + 2  # 2 starts x alone/distilled x seeds, + random init, GPU cell
     c = p.pretrain
     general = d.general_steps * d.general_batch_size * c.max_length * (
         per_token("encoder", p.encoder, c.max_length) + 3 * per_token("encoder", p.encoder, c.max_length, layers=layers))
@@ -213,12 +213,15 @@ def _notebook_04(p: Profile) -> list[Phase]:
     headline = [Phase("teacher logits on the transfer set", passes * train * teacher, 0),
                 *_fine_tune(p, 2 * len(d.seeds) * passes * d.epochs, train, student,
                             "headline students (alone and distilled, the same steps)", small, big.params)]
-    pool = train if d.few_label_pool is None else min(d.few_label_pool * length, train)
-    few = [phase for n in d.few_labels for phase in (
+    pools = d.few_label_pools(round(train / length))  # N -> its pool sizes in snippets (the pool curve at the largest N)
+    few = [phase for n, sizes in pools.items() for phase in (
         *_fine_tune(p, d.few_label_epochs(n, f.batch_size), n * length, teacher, f"teacher on {n} labels"),
-        Phase(f"its logits on the training pool ({n} labels)", pool * teacher, 0),
-        *_fine_tune(p, 2 * len(d.seeds) * d.epochs, pool, student, f"students with {n} labels (alone, distilled)",
+        Phase(f"its logits on the largest pool ({n} labels)", max(sizes) * length * teacher, 0),
+        *_fine_tune(p, len(d.seeds) * (1 + len(sizes)), max(sizes) * length, student,  # one alone, one per pool
+                    f"students with {n} labels on pools of {', '.join(map(str, sizes))} (alone, distilled)",
                     small, big.params))]
+    other = 2 * (d.other_domain_size or 2_500) * length  # two other domains, every student and the teacher scored
+    scored = 4 * len(d.seeds) + 2 * len(d.seeds) + 1  # sections 5 and 6, the random-init student
     models = 5  # teacher, student, torch int8, ONNX Runtime fp32 and int8
     latency = models * ((d.latency_runs + 5) * length + (d.latency_runs // 3 + 5) * 32 * length)
     rebuilt = [dataclasses.replace(ph, cached=True) for ph in (
@@ -228,6 +231,8 @@ def _notebook_04(p: Profile) -> list[Phase]:
             Phase("teacher logits (autocast)", train * teacher, 0),
             Phase("evaluations (evaluate_accuracy, fp32)", 20 * _sentiment_tokens(p, "test") * teacher, 0,
                   precision="fp32"),
+            Phase("other domains: the teacher and every student of sections 5-6 (fp32)", other * (teacher + scored * student),
+                  0, precision="fp32"),
             *_fine_tune(p, runs * d.epochs, train, student, f"{runs} student runs", small, big.params),
             *headline, *few,
             Phase("general distillation (2 variants) + their fine-tuning",

@@ -11,10 +11,12 @@ from .assets import REPO_ROOT
 # The one place the course's public repository is named: the Colab badges and the setup cells of
 # every notebook are generated from it by `python scripts/sync_notebooks.py`.
 REPOSITORY = "https://github.com/kdcourse/kdcourse"
-BRANCH = "main"
+# The branch or release tag the notebooks belong to: their badges open it and their setup cells install it.
+# `python scripts/release.py VERSION` sets it to the tag for the release commit, and back to main after it.
+REF = "main"
 
 
-def colab_url(filename: str, ref: str = BRANCH) -> str:
+def colab_url(filename: str, ref: str = REF) -> str:
     """The 'Open in Colab' address of notebooks/<filename> in REPOSITORY, at a branch or a release tag (a class
     pinned to a tag is not moved by later commits)."""
     path = REPOSITORY.split("github.com/", 1)[1]

@@ -1,6 +1,7 @@
-"""The course's datasets: MNIST, sentiment snippets, and a plain-English corpus.
+"""The course's datasets: MNIST, sentiment snippets (film reviews; product reviews and tweets to score out of
+domain), and a plain-English corpus, whole or as next-sentence pairs.
 
-All three load from data/ with no network. In the `gpu` profile, `load_sentiment` first tries
+All of them load from data/ with no network. In the `gpu` profile, `load_sentiment` first tries
 GLUE SST-2 from the Hugging Face hub (or its local cache, see hub.py) and falls back to the shipped
 data with a printed message.
 """
@@ -208,6 +209,52 @@ def _passages(text: str, max_chars: int = 400) -> list[str]:
     if current:
         passages.append(current)
     return [p for p in passages if len(p.split()) >= 8]
+
+
+def _sentences(text: str) -> list[str]:
+    """A speech's sentences, in order (applause and laughter notes removed); the very short and very long left out."""
+    text = re.sub(r"\((Applause|Laughter)[^)]*\)", " ", text)
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z\"\u201c])", " ".join(text.split()))
+    return [s for s in sentences if 4 <= len(s.split()) <= 60]
+
+
+def next_sentence_pairs(split: str, n: int | None = None, seed: int = 0, min_gap: int = 5):
+    """Next-sentence prediction, BERT's second pretraining objective, from the speeches: a Dataset (sentence1,
+    sentence2, label, speech) with label 1 when sentence2 follows sentence1 in the speech, 0 when it is another
+    sentence of the same speech, at least `min_gap` sentences away, whose length in words is the closest to that of
+    the true next sentence (a tie drawn at random). Neither the speech nor the length tells a negative from a
+    positive. Each anchor sentence is used once, as a positive or a negative (a seeded coin).
+
+    split: "train" (the training speeches but every fifth), "validation" (every fifth training speech) or "test"
+    (the held-out speeches of `load_corpus`): no speech is in two splits. `n`: a seeded random subset (None: all)."""
+    from datasets import ClassLabel, Dataset as HFDataset, Features, Value
+
+    if split not in ("train", "validation", "test"):
+        raise ValueError(f"split must be 'train', 'validation' or 'test', got {split!r}")
+    speeches = _speeches("test" if split == "test" else "train")
+    if split != "test":
+        speeches = [s for i, s in enumerate(speeches) if (i % 5 == 4) == (split == "validation")]
+    rng = np.random.default_rng(seed)
+    rows = {"sentence1": [], "sentence2": [], "label": [], "speech": []}
+    for speech in speeches:
+        sentences = _sentences(speech["text"])
+        words = np.array([len(s.split()) for s in sentences])
+        for i in range(len(sentences) - 1):
+            far = np.flatnonzero((np.abs(np.arange(len(sentences)) - i) >= min_gap)
+                                 & np.array([t != sentences[i + 1] for t in sentences]))  # never the next one's twin
+            positive = rng.random() < 0.5
+            if positive or len(far) == 0:
+                second, label = sentences[i + 1], 1
+            else:
+                gaps = np.abs(words[far] - words[i + 1])
+                second, label = sentences[rng.choice(far[gaps == gaps.min()])], 0
+            rows["sentence1"].append(sentences[i])
+            rows["sentence2"].append(second)
+            rows["label"].append(label)
+            rows["speech"].append(f"{speech['year']} {speech['president'].split()[-1]}")
+    features = Features({"sentence1": Value("string"), "sentence2": Value("string"),
+                         "label": ClassLabel(names=["not next", "next"]), "speech": Value("string")})
+    return _subsample(HFDataset.from_dict(rows, features=features), n, seed)
 
 
 def _speeches(split: str) -> list[dict]:

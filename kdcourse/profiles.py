@@ -86,7 +86,7 @@ class DistillationConfig:
     general_steps: int  # steps of general (corpus) distillation
     train_size: int | None = None  # training snippets the students see (None = the whole train split)
     seeds: tuple[int, ...] = (0,)  # seeds of the "alone vs distilled" comparison
-    alpha_cos: float = 1.0  # weight of the hidden-state cosine loss in the "+ cosine" student
+    alpha_cos: float = 1.0  # weight of the hidden-state cosine loss in the "+ cosine" student (an exercise of 04)
     general_batch_size: int = 16  # corpus blocks per general-distillation step
     general_learning_rate: float = 1e-4
     latency_runs: int = 30  # timed forward passes per latency measurement (batch 1; a third at batch 32)
@@ -95,6 +95,22 @@ class DistillationConfig:
     few_labels: tuple[int, ...] = ()  # label budgets N of the few-label experiment
     few_label_steps: int = 150  # optimizer steps (at least) of a teacher fine-tuned on N labels
     few_label_pool: int | None = None  # training snippets of the few-label students: N labelled, the rest not (None: all)
+    pool_sizes: tuple[int | None, ...] = ()  # the pool curve: pools of the largest N's students (None: all snippets)
+    other_domain_size: int | None = 1000  # snippets per other domain (product reviews, tweets) every student is scored on
+
+    def few_label_pools(self, train_size: int) -> dict[int, tuple[int, ...]]:
+        """N -> the pool sizes its students learn from, smallest first: `few_label_pool` for every N, and the
+        pool curve's `pool_sizes` for the largest N too (None means all `train_size` snippets). A pool smaller
+        than its N cannot hold N labels: a clear error names it."""
+        resolve = lambda size: train_size if size is None else min(size, train_size)  # noqa: E731
+        pools = {n: {resolve(self.few_label_pool)} for n in self.few_labels}
+        if self.pool_sizes:
+            pools[max(self.few_labels)] |= {resolve(size) for size in self.pool_sizes}
+        for n, sizes in pools.items():
+            if min(sizes) < n:
+                raise ValueError(f"A pool of {min(sizes)} snippets cannot hold N = {n} labels: make few_label_pool "
+                                 f"and pool_sizes at least {n} (or None, all {train_size} snippets).")
+        return {n: tuple(sorted(sizes)) for n, sizes in pools.items()}
 
     def few_label_epochs(self, n: int, batch_size: int) -> int:
         """Epochs over n labelled snippets that give a teacher at least `few_label_steps` steps: few labels
@@ -184,7 +200,8 @@ FINETUNE = FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs
                           learning_rate=1e-4, head_learning_rate=1e-2, lr_demo_size=2000, seeds=(0, 1, 2))
 DISTILLATION = DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
                                   general_steps=100, seeds=(0, 1, 2), transfer_copies=1, few_labels=(250, 1000),
-                                  few_label_steps=120, few_label_pool=4000)  # < 40 min on 2 cores (kd.budget)
+                                  few_label_steps=120, few_label_pool=4000,
+                                  pool_sizes=(1000, 4000, 7000))  # < 40 min on 2 cores (kd.budget)
 # One student run is 56 steps: one pass over 448 training blocks, every block seen once, so that the notebook
 # stays under 30 minutes on 2 threads. k and alpha were chosen on validation speeches at these very sizes by
 # scripts/choose_lm_settings.py (data/lm_settings_search.json; tests/test_profiles.py keeps them equal).
@@ -210,7 +227,7 @@ SMOKE = replace(
                      lr_demo_size=64, seeds=(0, 1)),
     distillation=replace(DISTILLATION, batch_size=16, general_steps=3, train_size=64, seeds=(0, 1),
                          general_batch_size=4, latency_runs=5, few_labels=(16,), few_label_steps=2,
-                         few_label_pool=None),
+                         few_label_pool=None, pool_sizes=(16, 32, None), other_domain_size=32),
     lm_distillation=replace(LM_DISTILLATION, student_layers=2, block_size=32, train_blocks=16, eval_blocks=4,
                             steps=2, batch_size=4, top_k=8, seeds=(0, 1), generate_tokens=8,
                             generate_batch_size=16, on_policy_steps=2, on_policy_batch_size=2,
@@ -231,7 +248,7 @@ GPU = replace(
                      seeds=(0,)),  # a second seed would overrun a T4 session
     distillation=replace(DISTILLATION, learning_rate=5e-5, general_steps=300, train_size=7_500,
                          general_batch_size=32, few_labels=(250,), few_label_steps=150,
-                         few_label_pool=None),  # a T4 in <= 25 estimated min (kd.budget)
+                         few_label_pool=3000, pool_sizes=(250, 1000, 3000)),  # a T4 in <= 25 estimated min (kd.budget)
     # a 32-layer, 960-wide teacher; 8 of its layers make a student about SmolLM2-135M's size
     lm_distillation=replace(LM_DISTILLATION, student_layers=8, block_size=128, train_blocks=4000, eval_blocks=256,
                             steps=450, batch_size=16, learning_rate=2e-4, generate_tokens=64,  # a T4 in <= 25 min
@@ -245,7 +262,7 @@ GPU_OFFLINE = replace(
     encoder="offline", student_encoder="", causal_lm="offline", lm_teacher="offline", sentiment="rotten_tomatoes",
     finetune=replace(FINETUNE, epochs=3),
     distillation=replace(DISTILLATION, general_steps=1000, general_batch_size=32, transfer_copies=2,
-                         few_label_steps=150, few_label_pool=None))
+                         few_label_steps=150))
 
 # The gpu code path (hub ids, a 12-layer teacher, SST-2) at smoke sizes, on tiny random models saved under
 # those ids: CI rehearses the gpu profile offline with it.

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kdcourse.course import BRANCH, NOTEBOOKS, REPOSITORY, colab_url  # noqa: E402
+from kdcourse.course import NOTEBOOKS, REF, REPOSITORY, colab_url  # noqa: E402
 
 BADGE = re.compile(r"\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)")  # an image fetched from colab.research.google.com
 EXERCISE = re.compile(r"^\d+\. \*\*(.+?)\*\*", re.M)  # "3. **A teacher online.** ..." in an Exercises cell
@@ -98,7 +98,7 @@ def build(out: Path, ref: str) -> Path:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
-    parser.add_argument("--ref", default=BRANCH, help="branch or release tag the Colab links open (default: %(default)s)")
+    parser.add_argument("--ref", default=REF, help="branch or release tag the Colab links open (default: %(default)s)")
     args = parser.parse_args()
     site = build(args.out.resolve(), args.ref)
     print(f"The course website is in {site.relative_to(ROOT) if site.is_relative_to(ROOT) else site}: "

@@ -27,20 +27,24 @@ def colab(tmp_path_factory):
                           capture_output=True, text=True, check=True).stdout.strip()
     Path(site, "preinstalled.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # CI's packages, like Colab's
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KDCOURSE", "PYTHONPATH"))}
+    branch = subprocess.run(["git", "-C", str(ROOT), "branch", "--show-current"], capture_output=True, text=True).stdout.strip()
+    if not branch:
+        pytest.skip("needs a checked-out branch to clone (a detached HEAD has none)")
     env.update(KDCOURSE_REPO=f"file://{ROOT}", KDCOURSE_ROOT=str(base / "kdcourse"), PIP_DISABLE_PIP_VERSION_CHECK="1")
-    cell = STUB + spec_source.replace("{repository}", "unused: KDCOURSE_REPO is set")
+    cell = STUB + spec_source.replace("{repository}", "unused: KDCOURSE_REPO is set").replace("{ref}", branch)
 
     def run_cell():
         return subprocess.run([python, "-c", cell], env=env, capture_output=True, text=True, timeout=600, cwd=base)
 
-    return python, env, base / "kdcourse", run_cell
+    return python, env, base / "kdcourse", run_cell, branch
 
 
 def test_the_setup_cell_clones_and_installs_the_course_with_its_offline_weights(colab):
-    python, env, root, run_cell = colab
+    python, env, root, run_cell, branch = colab
     run = run_cell()
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Installed the course from file://" in run.stdout and "offline weights" in run.stdout
+    assert f" at {branch}, with" in run.stdout  # the branch or tag the notebook names, not the repository's default
     assert (root / ".installed").exists() and (root / ".git").is_dir()
     check = textwrap.dedent("""
         import kdcourse, kdcourse.assets as a
@@ -55,7 +59,7 @@ def test_the_setup_cell_clones_and_installs_the_course_with_its_offline_weights(
 
 
 def test_running_it_again_installs_nothing(colab):
-    *_, run_cell = colab
+    *_, run_cell, _ = colab
     run = run_cell()
     assert run.returncode == 0 and "Installed" not in run.stdout
 

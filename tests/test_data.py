@@ -136,3 +136,34 @@ def test_other_domains_are_held_out_text_with_the_same_two_labels():
     small = kd.data.load_other_domains(n_per_domain=100, seed=0)
     assert {len(ds) for ds in small.values()} == {100}
     assert small["tweets"]["text"] == kd.data.load_other_domains(n_per_domain=100, seed=0)["tweets"]["text"]
+
+
+def test_next_sentence_pairs_keep_speeches_apart_and_hide_the_class_from_length_and_speech():
+    from kdcourse.data import _sentences, _speeches, next_sentence_pairs
+
+    splits = {split: next_sentence_pairs(split) for split in ("train", "validation", "test")}
+    speeches = {split: set(ds["speech"]) for split, ds in splits.items()}
+    assert not (speeches["train"] & speeches["validation"]) and not (speeches["train"] & speeches["test"])
+    assert not (speeches["validation"] & speeches["test"])
+    test = splits["test"]
+    assert 0.45 < np.mean(test["label"]) < 0.55  # a seeded coin per anchor
+    by_name = {f"{s['year']} {s['president'].split()[-1]}": _sentences(s["text"]) for s in _speeches("test")}
+    gaps = []
+    for row in test:
+        sentences = by_name[row["speech"]]  # both sentences come from the speech the row names
+        anchors = [i for i, t in enumerate(sentences[:-1]) if t == row["sentence1"]]  # a sentence may repeat
+        nexts = {sentences[i + 1] for i in anchors}
+        if row["label"] == 1:
+            assert row["sentence2"] in nexts
+        else:
+            assert row["sentence2"] not in nexts  # a negative is never the true next sentence
+            far = [j for j, t in enumerate(sentences) if t == row["sentence2"] and min(abs(j - i) for i in anchors) >= 5]
+            assert far, row
+            gaps.append(min(abs(len(row["sentence2"].split()) - len(n.split())) for n in nexts))
+    assert np.median(gaps) <= 1  # a negative is as long as the true next sentence would have been
+    lengths = np.array([len(s.split()) for s in test["sentence2"]])
+    labels = np.array(test["label"])
+    assert abs(lengths[labels == 1].mean() - lengths[labels == 0].mean()) < 2  # length does not give the class away
+    assert next_sentence_pairs("test", n=50, seed=1)["sentence1"] == next_sentence_pairs("test", n=50, seed=1)["sentence1"]
+    with pytest.raises(ValueError, match="split must be"):
+        next_sentence_pairs("dev")

@@ -1,4 +1,6 @@
 """DistillationTrainer: it learns, it leaves the teacher alone, it refuses mismatched pairs."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -290,3 +292,16 @@ def test_the_verdict_weighs_seed_noise():
     distilled = [_correctness(n) for n in (780, 806, 850)]
     v = _verdict(alone, distilled)
     assert v.mean == pytest.approx(1.2) and v.seed_se > 1.5 and v.word == "noise" and v.df < 3
+
+
+def test_correct_predictions_come_back_in_the_datasets_order_though_evaluated_shortest_first():
+    class ByLength(torch.nn.Module):  # answers class 1 for an odd number of real tokens
+        def forward(self, input_ids, attention_mask):
+            odd = attention_mask.sum(-1) % 2
+            return SimpleNamespace(logits=torch.stack([1 - odd, odd], -1).float())
+
+    lengths = [7, 2, 5, 4, 9, 1, 6, 3, 8, 2]
+    labels = [1, 0, 0, 0, 1, 1, 1, 0, 0, 0]  # right, right, wrong, right, right, right, wrong, wrong, right, right
+    data = Dataset.from_dict({"input_ids": [[5] * n for n in lengths], "label": labels})
+    right = correct_predictions(ByLength(), data, DataCollatorWithPadding(TinyTokenizer()), batch_size=3)
+    assert right.tolist() == [True, True, False, True, True, True, False, False, True, True]

@@ -147,3 +147,15 @@ def test_notebook_06_uses_the_k_and_alpha_chosen_on_validation_speeches():
     best = min((r for r in search["rows"] if r["k"] is not None), key=lambda r: r["validation loss"])
     assert (best["k"], best["alpha"]) == (C.top_k, C.alpha)
     assert not set(search["validation_speeches"]) & set(kd.load_speeches("test", kd.get_profile("cpu")))
+
+
+def test_few_label_pools_put_the_pool_curve_at_the_largest_n():
+    cpu = kd.get_profile("cpu").distillation
+    assert cpu.few_label_pools(10_200) == {250: (4000,), 1000: (1000, 4000, 7000)}
+    assert dataclasses.replace(cpu, pool_sizes=(1000, None)).few_label_pools(10_200)[1000] == (1000, 4000, 10_200)
+    assert kd.get_profile("gpu").distillation.few_label_pools(7500) == {250: (250, 1000, 3000)}
+    assert kd.get_profile("gpu-offline").distillation.few_label_pools(10_200) == {250: (4000,), 1000: (1000, 4000, 7000)}
+    assert kd.get_profile("smoke").distillation.few_label_pools(64) == {16: (16, 32, 64)}
+    assert dataclasses.replace(cpu, pool_sizes=()).few_label_pools(3000) == {250: (3000,), 1000: (3000,)}
+    with pytest.raises(ValueError, match="cannot hold N = 1000 labels"):
+        dataclasses.replace(cpu, pool_sizes=(500,)).few_label_pools(10_200)

@@ -131,3 +131,51 @@ def test_the_cache_runs_the_teacher_once_per_block_and_is_seeded():
     assert row.indices.shape == (1, 7, 6)
     with pytest.raises(ValueError, match="num_blocks, block_size"):
         cache_teacher_samples(teacher, blocks[0], draws=6, temperature=1.0)
+
+
+def test_one_pass_fills_every_store_as_its_own_cache_would():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from kdcourse.distill import cache_teacher_stores, cache_teacher_topk
+
+    torch.manual_seed(0)
+    teacher = GPT2LMHeadModel(GPT2Config(vocab_size=40, n_embd=16, n_layer=1, n_head=2, n_positions=8))
+    blocks = torch.randint(0, 40, (5, 8), generator=torch.Generator().manual_seed(0))
+    stores = cache_teacher_stores(teacher, blocks, temperature=1.0, topk=(3, 8), draws=(6, 16), seed=3, batch_size=2)
+    assert list(stores) == [("top-k", 3), ("top-k", 8), ("sampled", 6), ("sampled", 16)]
+    for k in (3, 8):
+        alone = cache_teacher_topk(teacher, blocks, k, 1.0)
+        assert torch.equal(stores["top-k", k].indices, alone.indices) and torch.equal(stores["top-k", k].tail, alone.tail)
+    for d in (6, 16):  # each draws from its own seeded generator: the same as drawn alone
+        alone = cache_teacher_samples(teacher, blocks, draws=d, temperature=1.0, seed=3)
+        assert torch.equal(stores["sampled", d].indices, alone.indices)
+        assert torch.equal(stores["sampled", d].counts, alone.counts)
+    with pytest.raises(ValueError, match="at least one store"):
+        cache_teacher_stores(teacher, blocks, temperature=1.0)
+
+
+def test_what_each_store_keeps_before_training_by_hand():
+    from kdcourse.distill import store_report
+
+    p = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    logits = p.log().expand(4000, 4)  # 4,000 positions with the same teacher distribution
+    entropy = float(-(p * p.log()).sum())
+    tail = store_report(logits, 2, "top-k + tail", 1.0)
+    assert tail["bytes"] == 2 * (2 + 1) + 4  # fp16 values and uint8 ids for 2 tokens, an fp32 tail
+    assert tail["kept"] == pytest.approx(0.8, abs=1e-3) and tail["kl"] == 0.0
+    assert tail["top1_excess"] == pytest.approx(0.0, abs=1e-3)  # the top token's own probability, kept
+    buckets = -(0.5 * math.log(0.5) + 0.3 * math.log(0.3) + 0.2 * math.log(0.2))
+    assert tail["entropy_gap"] == pytest.approx(buckets - entropy, abs=1e-3)
+    renorm = store_report(logits, 2, "top-k renormalised", 1.0)
+    assert renorm["bytes"] == 2 * (2 + 1)
+    assert renorm["kl"] == pytest.approx(-math.log(0.8), abs=1e-3)  # KL(p / 0.8 on the top 2 || p) = -log 0.8
+    assert renorm["top1_excess"] == pytest.approx(0.5 / 0.8 - 0.5, abs=1e-3)  # more confident than the teacher
+    assert renorm["entropy_gap"] == pytest.approx(-(0.625 * math.log(0.625) + 0.375 * math.log(0.375)) - entropy, abs=1e-3)
+    sampled = store_report(logits, 2, "sampled", 1.0, torch.Generator().manual_seed(0))
+    assert sampled["bytes"] == 2 * (1 + 1)  # uint8 ids and uint8 counts
+    assert abs(sampled["top1_excess"]) < 0.03  # unbiased: right on average, though each position is noisy
+    assert sampled["entropy_gap"] < -0.5 and sampled["kl"] > 0.1  # two draws are far more certain than the teacher
+    many = store_report(logits, 2000, "sampled", 1.0, torch.Generator().manual_seed(0))
+    assert many["kl"] < 0.01 and many["kept"] == pytest.approx(1.0) and abs(many["entropy_gap"]) < 0.01
+    with pytest.raises(ValueError, match="Unknown scheme"):
+        store_report(logits, 2, "top-p", 1.0)

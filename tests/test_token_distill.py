@@ -336,6 +336,29 @@ def test_train_causal_student_plain_and_distilled_learn_and_are_reproducible(tea
     assert repeat["loss"] == runs["top-k"][2]["loss"]  # same seed, same batches, same numbers
 
 
+def test_train_causal_student_learns_from_drawn_tokens_with_the_loss_of_its_store(teacher_and_blocks):
+    teacher, blocks = teacher_and_blocks
+    samples = kd.distill.cache_teacher_samples(teacher, blocks, draws=16, temperature=1.0, seed=0)
+    runs = [train_causal_student(kd.distill.random_student(teacher, (0, 5), seed=1), blocks, steps=30, batch_size=4,
+                                 learning_rate=3e-3, seed=0, teacher=samples, temperature=1.0)["loss"] for _ in range(2)]
+    assert sum(runs[0][-5:]) < sum(runs[0][:5])  # it learns the stored target
+    assert runs[0] == runs[1]  # same seed, same batches, same numbers
+    fresh = kd.distill.make_student(teacher, (0, 5))
+    first = train_causal_student(fresh, blocks, steps=1, batch_size=4, learning_rate=1e-3, seed=0, teacher=samples,
+                                 temperature=1.0, alpha=0.5)["loss"][0]
+    rows = next(kd.lm.random_batches(len(blocks), 4, 1, torch.Generator().manual_seed(0)))  # the first batch
+    with torch.no_grad():
+        want = kd.distill.sampled_distillation_loss(kd.distill.make_student(teacher, (0, 5))(input_ids=blocks[rows]).logits,
+                                                    blocks[rows], samples[rows], alpha=0.5, temperature=1.0)
+    assert first == pytest.approx(want.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="forward KL only"):
+        train_causal_student(fresh, blocks, steps=1, batch_size=4, learning_rate=1e-3, seed=0, teacher=samples,
+                             temperature=1.0, direction="reverse")
+    with pytest.raises(ValueError, match="these very blocks"):
+        train_causal_student(fresh, blocks[:10], steps=1, batch_size=4, learning_rate=1e-3, seed=0, teacher=samples,
+                             temperature=1.0)
+
+
 def test_train_causal_student_refuses_a_mismatched_cache(teacher_and_blocks):
     teacher, blocks = teacher_and_blocks
     cache = cache_teacher_topk(teacher, blocks[:10], k=3, temperature=1.0)

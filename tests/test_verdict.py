@@ -153,3 +153,38 @@ def test_a_verdict_prints_in_lines_a_page_shows_whole():
     v = verdict(rng.normal(5, 1, (3, 300)), rng.normal(4.9, 1, (3, 300)), names=("a long name " * 3, "another " * 4),
                 unit="nats per token", higher_is_better=False, groups=[str(i % 7) for i in range(300)])
     assert all(len(line) <= 110 for line in str(v).splitlines()) and len(str(v).splitlines()) > 1
+
+
+def test_a_verdict_row_holds_what_its_sentence_says():
+    a = np.array([[1, 0, 1, 1, 0, 1], [1, 1, 0, 1, 0, 1], [0, 1, 1, 1, 0, 1]])
+    b = np.ones_like(a)
+    v = verdict(a, b, names=("alone", "distilled"), unit="points", scale=100)
+    row = v.row()
+    assert list(row) == ["distilled - alone (points)", "95 % interval", "verdict"]
+    assert row["distilled - alone (points)"] == f"{v.mean:+.2f}" and row["verdict"] == v.word
+    assert row["95 % interval"] == f"[{v.low:+.2f}, {v.high:+.2f}]" and row["95 % interval"] in flat(v)
+    single = verdict(a[:1], b[:1], names=("alone", "distilled"))
+    assert single.row() == {"distilled - alone": f"{single.mean:+.2f}", "95 % interval": "", "verdict": "one seed"}
+
+
+def test_the_verdict_plot_draws_each_interval_and_fills_only_clear_ones():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import kdcourse as kd
+
+    a = np.zeros((3, 400))
+    clear, even = a.copy(), a.copy()
+    clear[:, :100] = 1
+    even[0, :8], even[1, 8:12], even[2, 12:20] = 1, 1, 1
+    a[1, 20:28] = 1
+    vs = {"clear win": verdict(a, clear, scale=100), "noise": verdict(a, even, scale=100)}
+    ax = kd.plots.plot_verdicts(vs, xlabel="points", title="verdicts")
+    intervals = [line for line in ax.lines if len(line.get_xdata()) == 2 and line.get_xdata()[0] != line.get_xdata()[1]]
+    assert [tuple(np.round(line.get_xdata(), 6)) for line in intervals] == [
+        (round(v.low, 6), round(v.high, 6)) for v in vs.values()]
+    markers = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [m.get_fillstyle() for m in markers] == ["full", "none"]
+    assert [m.get_ydata()[0] for m in markers] == [1, 0]  # the first comparison on top
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["noise", "clear win"]
+    assert ax.get_title() == "verdicts" and ax.get_xlabel() == "points"

@@ -13,6 +13,7 @@ from ..lm.pretrain import train_steps
 from ..loop import eval_mode, model_device, release_memory, teacher_precision, to_model
 from .lm_losses import next_token_loss, shift_for_next_token, token_kd_loss
 from .losses import check_alpha, check_temperature, kl_per_row
+from .sampled import TeacherSamples, sampled_distillation_loss
 from .topk import TeacherTopK, _student_buckets, _teacher_buckets, topk_distillation_loss
 
 
@@ -91,20 +92,25 @@ def train_causal_student(student, blocks: torch.Tensor, *, steps: int, batch_siz
     """Train a causal student on packed `blocks` for `steps` steps; returns the loss history.
 
     teacher=None: the plain next-token loss. teacher=a TeacherTopK cached over these blocks: token-level
-    KD from the stored top-k + tail. teacher=a model: token-level KD from its full logits, computed
-    online at every step (for comparing with the stored top-k). `alpha` weighs the KD term and 1 - alpha
+    KD from the stored top-k + tail. teacher=a TeacherSamples drawn over these blocks: KD from the stored
+    draws (forward KL only). teacher=a model: token-level KD from its full logits, computed online at every
+    step (for comparing with the stores). `alpha` weighs the KD term and 1 - alpha
     the plain next-token loss (1: the teacher alone). The same `seed` draws the same batches and dropout
     whatever the loss, so two runs with one seed differ only in what they learn from.
     Runs on the loop core (AdamW, 5 % warm-up + linear decay, clipping at 1.0; kd.lm.train_steps)."""
     if teacher is not None:
         check_temperature(temperature, "language model")  # the one the teacher was cached at; there is no default
     check_alpha(alpha)
-    if isinstance(teacher, TeacherTopK) and len(teacher) != len(blocks):
-        raise ValueError(f"The teacher's top-k holds {len(teacher)} blocks, the training set {len(blocks)}: "
+    stored = isinstance(teacher, (TeacherTopK, TeacherSamples))
+    if stored and len(teacher) != len(blocks):
+        raise ValueError(f"The teacher's store holds {len(teacher)} blocks, the training set {len(blocks)}: "
                          f"cache the teacher over these very blocks (row i = block i).")
+    if isinstance(teacher, TeacherSamples) and direction != "forward":
+        raise ValueError("A store of drawn tokens supports the forward KL only: a reverse KL needs the teacher's "
+                         "probability of every token the student favours. Use a TeacherTopK, or the teacher itself.")
     g = torch.Generator().manual_seed(seed)
     batches = random_batches(len(blocks), batch_size, steps, g)
-    if teacher is not None and not isinstance(teacher, TeacherTopK):
+    if teacher is not None and not stored:
         teacher.eval()  # a frozen teacher: dropout off, never trained
 
     def step_loss(step):
@@ -116,6 +122,8 @@ def train_causal_student(student, blocks: torch.Tensor, *, steps: int, batch_siz
         if isinstance(teacher, TeacherTopK):  # both terms in one pass over the vocabulary
             return topk_distillation_loss(logits, ids, teacher[rows], alpha=alpha, temperature=temperature,
                                           direction=direction)
+        if isinstance(teacher, TeacherSamples):  # the same, against the drawn tokens
+            return sampled_distillation_loss(logits, ids, teacher[rows], alpha=alpha, temperature=temperature)
         with torch.no_grad():
             teacher_logits = teacher(input_ids=ids).logits
         teacher_term = token_kd_loss(logits, teacher_logits, temperature=temperature, direction=direction)

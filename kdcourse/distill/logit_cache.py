@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import torch
 
 from ..loop import eval_mode, teacher_precision, to_model
 from ..models import forward_names
+from ..trainer_tools import shortest_first
 from .trainer import INDEX_COLUMN
 
 
@@ -34,7 +34,7 @@ def cache_teacher_logits(teacher: torch.nn.Module, dataset, data_collator, batch
     names = forward_names(teacher)
     columns = [c for c in dataset.column_names if c in names or c == index_column]
     if "input_ids" in dataset.column_names:
-        dataset = dataset.select(np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable"))
+        dataset = shortest_first(dataset)[0]  # less padding; the index column puts every row back
     loader = DataLoader(dataset.select_columns(columns), batch_size=batch_size, shuffle=False,
                         collate_fn=data_collator)
     start = time.perf_counter()

@@ -24,9 +24,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from ..loop import eval_mode, release_memory, teacher_precision, to_model
 from .lm_losses import next_token_loss, shift_for_next_token
 from .losses import check_alpha, check_temperature, masked_mean
 from .topk import index_dtype
@@ -173,22 +171,14 @@ def sampled_distillation_loss(student_logits: torch.Tensor, input_ids: torch.Ten
     return alpha * loss + (1.0 - alpha) * next_token_loss(student_logits, input_ids, attention_mask)
 
 
-@torch.no_grad()
 def cache_teacher_samples(teacher, blocks: torch.Tensor, draws: int, temperature: float, seed: int = 0,
                           batch_size: int = 8, desc: str = "drawing the teacher's tokens") -> TeacherSamples:
     """Run the teacher once over `blocks` [num_blocks, block_size] and keep `draws` tokens drawn from its
     distribution at every predicting position (seeded): row i of the result belongs to block i.
 
-    The teacher runs in eval mode on its device; the storage is kept on the CPU."""
-    if blocks.dim() != 2 or blocks.shape[1] < 2:
-        raise ValueError(f"blocks must be [num_blocks, block_size >= 2] token ids, got {tuple(blocks.shape)}.")
-    generator = torch.Generator().manual_seed(seed)
-    parts = []
-    with eval_mode(teacher), teacher_precision(teacher):
-        for i in tqdm(range(0, len(blocks), batch_size), desc=desc):
-            ids = to_model(blocks[i:i + batch_size], teacher)
-            predicting, _, _ = shift_for_next_token(teacher(input_ids=ids).logits)
-            part = sample_teacher(predicting, draws, temperature, generator)
-            parts.append(TeacherSamples(part.indices.cpu(), part.counts.cpu(), part.temperature, part.vocab_size))
-    release_memory()
-    return TeacherSamples.concatenate(parts)
+    The teacher runs in eval mode on its device; the storage is kept on the CPU (`cache_teacher_stores`, the
+    one loop over the blocks of every store)."""
+    from .stores import cache_teacher_stores
+
+    return cache_teacher_stores(teacher, blocks, temperature=temperature, draws=(draws,), seed=seed,
+                                batch_size=batch_size, desc=desc)["sampled", draws]

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from ..loop import eval_mode, release_memory, teacher_precision, to_model
 from .lm_losses import check_direction, directed_kl, next_token_loss, shift_for_next_token
 from .losses import check_alpha, check_temperature, kl_divergence, masked_mean
 
@@ -203,22 +201,14 @@ def topk_kd_loss_renormalised(student_logits: torch.Tensor, teacher_topk: Teache
     return kl_divergence(teacher, student, real) * temperature**2
 
 
-@torch.no_grad()
 def cache_teacher_topk(teacher, blocks: torch.Tensor, k: int, temperature: float, batch_size: int = 8,
                        desc: str = "caching the teacher's top-k") -> TeacherTopK:
     """Run the teacher once over `blocks` [num_blocks, block_size] and keep its top-k + tail at every
     predicting position: row i of the result belongs to block i, so training reads `cache[rows]`.
 
-    The teacher runs in eval mode on its device; the storage is kept on the CPU."""
-    if blocks.dim() != 2 or blocks.shape[1] < 2:
-        raise ValueError(f"blocks must be [num_blocks, block_size >= 2] token ids, got {tuple(blocks.shape)}.")
-    parts = []
-    with eval_mode(teacher), teacher_precision(teacher):
-        for i in tqdm(range(0, len(blocks), batch_size), desc=desc):
-            ids = to_model(blocks[i:i + batch_size], teacher)
-            predicting, _, _ = shift_for_next_token(teacher(input_ids=ids).logits)
-            part = compress_topk(predicting, k, temperature)
-            parts.append(TeacherTopK(part.log_probs.cpu(), part.indices.cpu(), part.tail.cpu(), part.temperature,
-                                     part.vocab_size))
-    release_memory()  # the teacher's full logits, batch after batch, are gone
-    return TeacherTopK.concatenate(parts)
+    The teacher runs in eval mode on its device; the storage is kept on the CPU (`cache_teacher_stores`, the
+    one loop over the blocks of every store)."""
+    from .stores import cache_teacher_stores
+
+    return cache_teacher_stores(teacher, blocks, temperature=temperature, topk=(k,), batch_size=batch_size,
+                                desc=desc)["top-k", k]

@@ -7,6 +7,7 @@ labelled ones. Both get the label UNLABELLED (-100, the value Hugging Face model
 `F.cross_entropy` ignore), so only the soft-target term of the loss sees them.
 
     hide_labels     keep the labels of n examples, hide the rest (a few-label experiment): a dataset
+    nested_pools    the same n labels inside pools of unlabelled text that grow (the pool curve)
     hide_label_tensor   the same for a tensor of labels (MNIST in memory)
     pseudo_labels   the hidden labels replaced by the teacher's top class (hard labels, no dark knowledge)
     augment_text    two of Tang et al. (2019)'s rules, simplified: mask words, or keep a short n-gram
@@ -34,7 +35,25 @@ def hide_labels(dataset, n: int, seed: int = 0, label_column: str = "label"):
     Every row stays in the first dataset, in its place, so an index column added before still points
     at the same example; hidden labels are UNLABELLED.
     """
-    keep = _labelled_rows(len(dataset), n, seed)
+    return _hide_all_but(dataset, _labelled_rows(len(dataset), n, seed), label_column)
+
+
+def nested_pools(dataset, n: int, sizes, seed: int = 0, label_column: str = "label"):
+    """(the n labelled rows, {size: the first `size` rows, all but those n labels hidden}) for each pool size
+    (None: the whole dataset). The n are drawn from the smallest pool, so every pool holds the same labels and
+    a larger one only adds unlabelled text: the one thing a pool curve should change. Rows keep their order
+    and index column, so teacher logits cached once on the largest pool serve every smaller one."""
+    full = sorted({len(dataset) if size is None else size for size in sizes})
+    if not full or full[0] < n or full[-1] > len(dataset):
+        raise ValueError(f"Pool sizes {list(sizes)} must lie between N = {n} and the {len(dataset)} rows of the "
+                         f"dataset (None: all of them).")
+    keep = _labelled_rows(full[0], n, seed)
+    partly, labelled = _hide_all_but(dataset, keep, label_column)
+    return labelled, {size: partly.select(range(size)) for size in full}
+
+
+def _hide_all_but(dataset, keep: np.ndarray, label_column: str):
+    """(the dataset with the labels of rows `keep` kept and the rest UNLABELLED, the kept rows alone)."""
     kept = np.zeros(len(dataset), dtype=bool)
     kept[keep] = True
     labels = np.asarray(dataset[label_column])

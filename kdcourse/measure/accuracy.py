@@ -8,6 +8,7 @@ import torch
 
 from ..loop import eval_mode, to_model
 from ..models import forward_names
+from ..trainer_tools import shortest_first
 
 
 @torch.no_grad()
@@ -21,14 +22,17 @@ def correct_predictions(model: torch.nn.Module, dataset, data_collator, batch_si
 
     names = forward_names(model)
     columns = [c for c in dataset.column_names if c in names or c in ("label", "labels")]
-    loader = DataLoader(dataset.select_columns(columns), batch_size=batch_size, collate_fn=data_collator)
+    by_length, order = shortest_first(dataset.select_columns(columns))  # less padding; answers put back in order
+    loader = DataLoader(by_length, batch_size=batch_size, collate_fn=data_collator)
     right = []
     with eval_mode(model):
         for batch in loader:
             labels = batch.pop("labels")
             logits = model(**to_model({k: v for k, v in batch.items() if k in names}, model)).logits
             right.append((logits.argmax(-1).cpu() == labels).numpy())
-    return np.concatenate(right)
+    answers = np.empty(len(order), dtype=bool)
+    answers[order] = np.concatenate(right)
+    return answers
 
 
 def evaluate_accuracy(model: torch.nn.Module, dataset, data_collator, batch_size: int = 64) -> float:

@@ -61,6 +61,13 @@ class Verdict:
         """True when b is better or worse than a beyond the noise."""
         return self.word not in ("noise", "one seed")
 
+    def row(self) -> dict:
+        """The comparison as one row of a table of verdicts: difference, 95 % interval, verdict word."""
+        f = self.fmt.format
+        interval = "" if math.isnan(self.low) else f"[{f(self.low)}, {f(self.high)}]"
+        return {f"{self.b} - {self.a} ({self.unit})".replace(" ()", ""): f(self.mean), "95 % interval": interval,
+                "verdict": self.word}
+
     def __str__(self) -> str:
         """The comparison, its interval and the verdict, as lines of at most 110 characters (a stored output
         reads without scrolling)."""

@@ -1,4 +1,4 @@
-"""Figures every notebook uses: lines, mean and spread over seeds, a heatmap, grouped bars. Each
+"""Figures every notebook uses: lines, mean and spread over seeds, a heatmap, grouped bars, verdicts. Each
 function draws on a new figure (or on `ax` when given), gives it a title and labelled axes, and
 returns the matplotlib Axes, so a notebook cell is one call.
 """
@@ -96,4 +96,20 @@ def plot_grouped_bars(groups: Sequence[str], series: Mapping[str, Sequence[float
     ax.set(ylabel=ylabel, title=title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_verdicts(verdicts: Mapping[str, object], xlabel: str, title: str, ax=None):
+    """One row per comparison (a `kd.measure.Verdict`, labelled by its key, top to bottom): the mean difference
+    and its 95 % interval, a line at zero; a filled marker where the verdict is beyond the noise."""
+    ax = new_axes(ax, figsize=(8, 0.45 * len(verdicts) + 1.5))
+    for row, (label, v) in enumerate(verdicts.items()):
+        y = len(verdicts) - 1 - row
+        ax.plot([v.low, v.high], [y, y], color=f"C{0 if v.clear else 7}", linewidth=2)
+        ax.plot([v.mean], [y], marker="o", markersize=8, color=f"C{0 if v.clear else 7}",
+                fillstyle="full" if v.clear else "none")
+    ax.axvline(0.0, color="grey", linewidth=1)
+    ax.set_yticks(range(len(verdicts)), list(verdicts)[::-1])
+    ax.set(xlabel=xlabel, title=title)
+    ax.grid(axis="x", alpha=0.3)
     return ax

@@ -1,4 +1,5 @@
-"""Figures of notebook 04 (BERT -> DistilBERT): accuracy against latency, general-distillation losses.
+"""Figures of notebook 04 (BERT -> DistilBERT): accuracy against latency, general-distillation losses, the
+few-label and pool curves.
 """
 from __future__ import annotations
 
@@ -87,3 +88,41 @@ def plot_few_labels(sizes: Sequence[int], curves: Mapping[str, Sequence[Sequence
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     return ax
+
+
+def plot_pool_curve(pools: Sequence[int], n_labels: int, alone: Sequence[Sequence[float]],
+                    distilled: Sequence[Sequence[float]], verdicts: Sequence, teacher: float | None = None,
+                    title: str | None = None):
+    """Two panels against the pool size (log scale), N labels in every pool: left, the test accuracy (%) of the
+    student alone (as many steps as the distilled one at that pool) and of the distilled student, mean ±1 std
+    over seeds, and the teacher's as a line; right, what distillation added (distilled minus alone, points)
+    with its 95 % interval from `kd.measure.verdict` (a filled marker: beyond the noise)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    ticks = [f"{p:,}\n({(p - n_labels) / n_labels:.1f} per label)" for p in pools]
+    for i, (name, points) in enumerate({"student alone (the same steps)": alone,
+                                        "student distilled on the pool": distilled}.items()):
+        means, stds = zip(*(mean_std(p) if len(p) > 1 else (mean_std(p)[0], 0.0) for p in points))
+        left.errorbar(pools, means, yerr=stds, marker="o", capsize=4, linewidth=2, color=f"C{i + 1}", label=name)
+    if teacher is not None:
+        left.axhline(teacher, color="C0", linestyle="--", label=f"teacher on the {n_labels:,} labels")
+    left.set(ylabel="test accuracy (%)", title=f"Students with {n_labels:,} labels (±1 std over seeds)")
+    gains = np.array([v.mean for v in verdicts])
+    low, high = np.array([v.low for v in verdicts]), np.array([v.high for v in verdicts])
+    right.errorbar(pools, gains, yerr=[gains - low, high - gains], color="C2", linewidth=1, linestyle=":", capsize=5,
+                   elinewidth=2, marker="none")
+    for p, g, v in zip(pools, gains, verdicts):
+        right.plot([p], [g], marker="o", markersize=9, color="C2", fillstyle="full" if v.clear else "none")
+    right.axhline(0.0, color="grey", linewidth=1)
+    right.set(ylabel="distilled minus alone (accuracy points)",
+              title="What the unlabelled pool added (95 % interval; filled: beyond the noise)")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xticks(list(pools))
+        ax.set_xticklabels(ticks)
+        ax.minorticks_off()
+        ax.set_xlabel("training snippets in the pool (unlabelled per label), log scale")
+        ax.grid(alpha=0.3)
+    left.legend(loc="lower right")
+    fig.suptitle(title or "How much unlabelled text the soft labels need")
+    fig.tight_layout()
+    return fig, (left, right)
