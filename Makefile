@@ -63,11 +63,10 @@ browser: install site
 	$(PY) -m pytest -v -s tests/browser
 
 # Re-execute notebooks in place, as the stored outputs were made (cpu profile, 2 threads), then store
-# each progress bar finished and record the source each stored output came from:  make execute NB=notebooks/03_distilling_mnist.ipynb  [THREADS=1]
+# each progress bar finished and record the source each stored output came from and the run's peak memory:  make execute NB=notebooks/03_distilling_mnist.ipynb  [THREADS=1]
 THREADS ?= 2
 execute: install
-	KDCOURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 OMP_NUM_THREADS=$(THREADS) $(VENV)/bin/jupyter nbconvert \
-		--to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(NB)
+	KDCOURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 OMP_NUM_THREADS=$(THREADS) $(PY) scripts/execute_notebook.py $(NB)
 	$(PY) scripts/finish_progress_bars.py $(NB)
 	$(PY) scripts/record_sources.py $(NB)
 

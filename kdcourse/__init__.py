@@ -5,12 +5,12 @@
     profiles             sizes and assets per profile (smoke, cpu, gpu, ...)        00
     assets, hub, models  where data, weights and caches are; loading pretrained     00
     device, seed         one device and precision rule; reproducible randomness     00, 02
-    data                 MNIST, the speeches corpus, sentiment snippets, pairs      00, 03, 04
+    data                 MNIST, the speeches corpus, sentiment snippets, pairs      00, 02-04
     lm/                  objectives, packed blocks, tiny LMs, metrics, pretraining,
                          the MLM teacher, predictions                               01
     trainer_tools        the Hugging Face Trainer toolbox: tokenising (sentences
                          and pairs), collators, metrics, arguments, save and load   02, 04
-    classify             fine-tuning a sentiment classifier: the three ways         02
+    classify             fine-tuning a classifier: the three ways, sentence pairs   02
     loop                 the training-loop core: step, warm-up, eval mode, steps    03
     mnist_models, train  MNIST CNN and MLPs; `fit` for tensors, with distillation   03
     consistent           a patient, consistent teacher: fixed jittered copies       03

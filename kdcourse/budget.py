@@ -37,8 +37,11 @@ STEP_OVERHEAD_S = {"transformer": 0.065, "small": 0.002, "generate": 0.03}
 CPU_STEP_OVERHEAD_S = {"transformer": 0.01, "small": 0.0002, "generate": 0.005}
 CPU_THREAD_FLOPS = 60e9  # one fp32 CPU thread: measured 60 GFLOP/s on the course's 2-core machine
 SETUP_S = 60.0  # per notebook: imports, loading models and data, tokenising (assumed)
-AVERAGE_TOKENS = {"rotten_tomatoes": 27, "sst2": 13}  # per example, [CLS] and [SEP] included
-# rotten_tomatoes: measured on data/ with the WordPiece tokenizer; sst2: assumed (short phrases).
+AVERAGE_TOKENS = {"rotten_tomatoes": 27, "sst2": 13, "next_sentence": 50, "mrpc": 55}  # per example (a pair: both
+# sentences), [CLS] and [SEP] included. rotten_tomatoes and next_sentence: measured on data/ with the WordPiece
+# tokenizer; sst2: assumed (short phrases); mrpc: assumed (two news sentences of about 22 words).
+PAIR_ROWS = {"next_sentence": {"train": 16_239, "validation": 4_783, "test": 1_712},  # kd.data.next_sentence_pairs
+             "mrpc": {"train": 3_301, "validation": 367, "test": 408}}  # kd.hub.load_mrpc
 MASKED = 0.15  # share of positions whose vocabulary logits an MLM computes here
 # Bytes of memory traffic per trained parameter and optimiser step, beyond the FLOPs: AdamW reads the weight, its
 # gradient and two moments and writes three of them back (7 x 4 bytes); autocast writes an fp16 copy of each
@@ -152,7 +155,25 @@ def _notebook_02(p: Profile) -> list[Phase]:
             Phase("test predictions of every run (predict_proba, fp32)", 3 * n * _sentiment_tokens(p, "test") * enc, 0,
                   precision="fp32"),
             *_fine_tune(p, 2, demo, enc, "learning-rate demo (2 runs, 1 epoch)"),
-            *_fine_tune(p, 2, demo, enc, "precision demo (fp32 and mixed, 1 epoch)")]
+            *_fine_tune(p, 2, demo, enc, "precision demo (fp32 and mixed, 1 epoch)"),
+            *_sentence_pairs(p)]
+
+
+def _sentence_pairs(p: Profile) -> list[Phase]:
+    """Notebook 02, section 9: the frozen and the full way on sentence pairs, once per seed, and their test
+    predictions."""
+    c, f, rows = p.pairs, p.finetune, PAIR_ROWS[p.pair_task]
+    n = {split: rows[split] if cap is None else min(cap, rows[split])
+         for split, cap in (("train", c.train_size), ("validation", c.eval_size), ("test", c.test_size))}
+    length = min(AVERAGE_TOKENS[p.pair_task], c.max_length)
+    enc, model = per_token("encoder", p.encoder, length), shape("encoder", p.encoder)
+    seeds, train, evals = len(f.seeds), n["train"] * length, f.epochs * n["validation"] * length * enc
+    steps = int(seeds * f.epochs * n["train"] / f.batch_size)
+    return [Phase(f"sentence pairs: full fine-tuning ({seeds} seed(s))", seeds * (3 * f.epochs * train * enc + evals),
+                  steps, trained=model.params, memory=training_memory(model, f.batch_size, c.max_length)),
+            Phase(f"sentence pairs: frozen encoder + head ({seeds} seed(s))", seeds * (f.epochs * train * enc + evals),
+                  steps),
+            Phase("sentence pairs: test predictions (fp32)", 2 * seeds * n["test"] * length * enc, 0, precision="fp32")]
 
 
 def _mnist_fits(p: Profile) -> list[Phase]:

@@ -1,10 +1,11 @@
-"""Fine-tuning an encoder for sentiment with `transformers.Trainer`: notebook 02's lesson (notebook 04
-distils the result).
+"""Fine-tuning an encoder for sentiment, and on sentence pairs, with `transformers.Trainer`: notebook 02's
+lesson (notebook 04 distils the sentiment classifier).
 
 - `make_classifier` and `fine_tune`: the three ways of the notebook (random init, frozen encoder +
   linear head, full fine-tuning) on one code path, so they get identical budgets.
 - `seed_table` and `way_verdict`: the three ways over several seeds, mean ± std, and the course's verdict
   (`kd.measure.verdict`) on each pair of ways.
+- `length_only`: a sentence-pair baseline that reads nothing but the two sentences' lengths.
 - `confusion_matrix` and `confident_mistakes`: where the classifier goes wrong.
 - `load_sentiment_teacher`: the fine-tuned classifier that notebook 04 distils, rebuilt when absent.
 
@@ -39,19 +40,22 @@ LABEL_NAMES = ("negative", "positive")
 
 # --- models -----------------------------------------------------------------------------------------
 
-def make_classifier(way: str, profile: Profile, num_labels: int = 2):
+def make_classifier(way: str, profile: Profile, num_labels: int = 2, label_names=None):
     """A sequence classifier (encoder + a new linear head on the [CLS] vector) for one of the WAYS.
 
     'full': pretrained encoder, every weight trained. 'frozen': pretrained encoder whose weights
     are frozen (requires_grad=False), only the head learns. 'scratch': the same architecture with
     random weights: what pretraining buys is the difference. Seed first (`set_seed`) for
-    reproducible heads.
+    reproducible heads. `label_names` (default: negative, positive) name the classes in predictions.
     """
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     if way not in WAYS:
         raise ValueError(f"Unknown way {way!r}; choose one of {WAYS}.")
-    names = LABEL_NAMES if num_labels == 2 else tuple(f"LABEL_{i}" for i in range(num_labels))
+    if label_names is not None:
+        names, num_labels = tuple(label_names), len(label_names)
+    else:
+        names = LABEL_NAMES if num_labels == 2 else tuple(f"LABEL_{i}" for i in range(num_labels))
     labels = {"id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
     if way == "scratch":
         config = AutoConfig.from_pretrained(encoder_source(profile), num_labels=num_labels, **labels)
@@ -77,8 +81,9 @@ def fine_tune(way: str, profile: Profile, data=None, tokenizer=None,
               keep_checkpoints: bool = False, seed: int | None = None, progress: bool = True):
     """Train one of the WAYS with the profile's budget and return the Trainer (best epoch loaded).
 
-    `data`: the tokenised DatasetDict (built from `load_sentiment` when None). Every way gets the
-    same data, epochs, batch size, schedule and seed; only the learning rate depends on the way
+    `data`: the tokenised DatasetDict (built from `load_sentiment` when None); its label names name the
+    classifier's. Every way gets the same data, epochs, batch size, schedule and seed; only the learning rate
+    depends on the way
     (`default_learning_rate`) unless given. `seed` (default: the profile's) fixes the new weights,
     dropout and batch order. `progress=False` drops the Trainer's progress table (a loop of runs
     shows one bar instead). Checkpoints are deleted afterwards unless kept: the best model is in
@@ -90,7 +95,8 @@ def fine_tune(way: str, profile: Profile, data=None, tokenizer=None,
         data = tokenize_dataset(load_sentiment(profile), tokenizer, profile.finetune.max_length)
     lr = learning_rate if learning_rate is not None else default_learning_rate(way, profile)
     set_seed(seed)  # the new head's weights and the run, as the Trainer seeds itself
-    model = make_classifier(way, profile)
+    labels = data["train"].features["label"]
+    model = make_classifier(way, profile, label_names=getattr(labels, "names", None))
     args = training_arguments(empty_run_dir(way, profile), profile.finetune, seed=seed, learning_rate=lr, epochs=epochs,
                               eval_on_start=eval_on_start)
     trainer = make_trainer(model, args, tokenizer, data["train"], data["validation"])
@@ -100,6 +106,21 @@ def fine_tune(way: str, profile: Profile, data=None, tokenizer=None,
     if not keep_checkpoints:
         shutil.rmtree(args.output_dir, ignore_errors=True)
     return trainer
+
+
+def length_only(train, test) -> np.ndarray:
+    """Predicted classes for `test` from the two sentences' lengths alone (words of each, their difference and
+    its size), by a logistic regression fitted on `train` (Datasets with sentence1, sentence2, label). A pair
+    task whose label this predicts well can be solved without reading: check it before trusting the task.
+    Taught in notebook 02, section 9."""
+    from sklearn.linear_model import LogisticRegression
+
+    def features(ds):
+        a, b = (np.array([len(t.split()) for t in ds[c]], dtype=float) for c in ("sentence1", "sentence2"))
+        return np.stack([a, b, b - a, np.abs(b - a)], axis=1)
+
+    fitted = LogisticRegression(max_iter=1000).fit(features(train), np.asarray(train["label"]))
+    return fitted.predict(features(test))
 
 
 # --- mistakes ----------------------------------------------------------------------------------------
@@ -168,14 +189,16 @@ def seed_table(runs, labels, best_validation=None):
     return table
 
 
-def way_verdict(runs, labels, a: str, b: str):
+def way_verdict(runs, labels, a: str, b: str, groups=None):
     """Way `a` against way `b` on the test split, by the course's one rule (`kd.measure.verdict`): the paired
     per-snippet right/wrong of seed s of both ways, the seeds' and the snippets' noise, a 95 % interval of
-    `a` minus `b` in accuracy points, and a verdict only when it excludes zero. Taught in notebook 02, section 5.
+    `a` minus `b` in accuracy points, and a verdict only when it excludes zero. `groups` (one name per test
+    example, e.g. the speech of each sentence pair) resamples groups, not examples, when examples of one group are
+    not independent. Taught in notebook 02, section 5.
     """
     ways, labels = _by_way(runs), np.asarray(labels)
     right_a, right_b = (np.array([p == labels for p in ways[w]], dtype=float) for w in (a, b))
-    return verdict(right_b, right_a, names=(b, a), unit="points", scale=100)
+    return verdict(right_b, right_a, names=(b, a), unit="points", scale=100, groups=groups)
 
 
 # --- the teacher of notebook 04 ---------------------------------------------------------------------

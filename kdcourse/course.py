@@ -37,8 +37,8 @@ NOTEBOOKS = [
              hub=("sentiment",)),
     Notebook("01_pretraining_objectives.ipynb", "Pretraining objectives", "what MLM and CLM optimise, on real text",
              parts=("pretrain",), hub=("encoder", "causal_lm")),
-    Notebook("02_finetuning_bert.ipynb", "Fine-tuning BERT", "transfer learning for sentiment, measured",
-             parts=("finetune",), hub=("encoder", "sentiment")),
+    Notebook("02_finetuning_bert.ipynb", "Fine-tuning BERT", "transfer learning for sentiment and sentence pairs, measured",
+             parts=("finetune", "pairs"), hub=("encoder", "sentiment", "pair_task")),
     Notebook("03_distilling_mnist.ipynb", "Distilling an MNIST CNN", "soft targets, temperature, dark knowledge",
              parts=("mnist",)),
     Notebook("04_bert_to_distilbert.ipynb", "BERT -> DistilBERT", "a student half the depth, honest speed-ups",
@@ -70,9 +70,31 @@ def notebook_runtime(filename: str) -> float | None:
     return total if found else None
 
 
+def notebook_peak_memory(filename: str) -> float | None:
+    """GiB of memory the stored run of notebooks/<filename> peaked at, as `make execute` recorded it in the
+    notebook's metadata (scripts/execute_notebook.py); None when absent or run before peaks were recorded."""
+    path = REPO_ROOT / "notebooks" / filename
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())["metadata"].get("kdcourse", {}).get("peak_memory_gib")
+
+
+def course_totals() -> dict:
+    """What a full `cpu` run of the course needs, from the stored runs: minutes summed over the notebooks, the
+    largest recorded peak of memory and its notebook, and the notebooks whose peak is not recorded yet. The
+    README states these numbers; a test keeps them equal."""
+    minutes = sum((notebook_runtime(nb.file) or 0.0) for nb in NOTEBOOKS) / 60
+    peaks = {nb.file: notebook_peak_memory(nb.file) for nb in NOTEBOOKS}
+    recorded = {name: gib for name, gib in peaks.items() if gib is not None}
+    largest = max(recorded, key=recorded.get) if recorded else None
+    return {"minutes": minutes, "peak_gib": recorded.get(largest), "peak_notebook": largest,
+            "unrecorded": [name for name, gib in peaks.items() if gib is None]}
+
+
 def course_table(estimate_for: tuple[str, ...] = ("gpu", "gpu-offline"), device: str = "Colab T4") -> list[dict]:
     """One row per notebook: file, title, topic, the measured runtime of its stored (cpu-profile)
-    outputs, and the estimated minutes of each profile in `estimate_for` on `device` (kd.budget)."""
+    outputs and their peak memory (where recorded), and the estimated minutes of each profile in `estimate_for`
+    on `device` (kd.budget)."""
     from .budget import estimate_minutes
     from .profiles import get_profile
 
@@ -82,7 +104,8 @@ def course_table(estimate_for: tuple[str, ...] = ("gpu", "gpu-offline"), device:
         filename = nb.file
         seconds = notebook_runtime(filename)
         row = {"notebook": filename, "title": nb.title, "topic": nb.topic,
-               "stored cpu run (min, measured)": None if seconds is None else round(seconds / 60, 1)}
+               "stored cpu run (min, measured)": None if seconds is None else round(seconds / 60, 1),
+               "its peak memory (GiB)": notebook_peak_memory(filename)}
         row.update({f"{name} on a {device} (min, estimated)": round(est[filename], 1)
                     for name, est in estimates.items()})
         rows.append(row)

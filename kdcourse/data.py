@@ -1,9 +1,9 @@
 """The course's datasets: MNIST, sentiment snippets (film reviews; product reviews and tweets to score out of
 domain), and a plain-English corpus, whole or as next-sentence pairs.
 
-All of them load from data/ with no network. In the `gpu` profile, `load_sentiment` first tries
-GLUE SST-2 from the Hugging Face hub (or its local cache, see hub.py) and falls back to the shipped
-data with a printed message.
+All of them load from data/ with no network. In the `gpu` profile, `load_sentiment` and `load_pairs` first
+try GLUE SST-2 and MRPC from the Hugging Face hub (or its local cache, see hub.py) and fall back to the
+shipped data with a printed message.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .assets import data_file
-from .hub import SST2_REPO, hub_has, load_sst2
+from .hub import MRPC_FILES, SST2_REPO, hub_has, load_mrpc, load_sst2
 from .profiles import Profile
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the usual normalisation constants of the training set
@@ -176,6 +176,34 @@ def load_sentiment(profile: Profile):
 
     f = profile.finetune
     sizes = {"train": f.train_size, "validation": f.eval_size, "test": f.eval_size}
+    return DatasetDict({s: _subsample(ds[s], sizes[s], profile.seed) for s in ds})
+
+
+def load_pairs(profile: Profile):
+    """A sentence-pair task as a DatasetDict (sentence1, sentence2, label, group) with train/validation/test.
+
+    `pair_task` "mrpc" (the `gpu` profile): GLUE MRPC, paraphrase or not, from the hub or its local cache, when
+    there; otherwise, and for "next_sentence" (`cpu`/`smoke`), next-sentence prediction on the speeches
+    (`next_sentence_pairs`). `group`: the speech a pair comes from (MRPC: the pair itself); pairs of one group are
+    not independent, so a verdict resamples groups (`kd.measure.verdict`). The Trainer leaves the column out of
+    the model's inputs. Sizes follow `profile.pairs`; the draw of each split is seeded."""
+    from datasets import DatasetDict
+
+    if profile.pair_task not in ("mrpc", "next_sentence"):
+        raise ValueError(f"pair_task must be 'mrpc' or 'next_sentence', got {profile.pair_task!r}.")
+    ds = None
+    if profile.pair_task == "mrpc":
+        if hub_has(SST2_REPO, repo_type="dataset", filename=MRPC_FILES["train"]):
+            ds = load_mrpc()
+            ds = DatasetDict({s: d.add_column("group", [f"pair {i}" for i in range(len(d))]) for s, d in ds.items()})
+        else:
+            print("GLUE MRPC neither on the hub nor in its local cache: using next-sentence pairs from the "
+                  "speeches instead.")
+    if ds is None:
+        ds = DatasetDict({s: next_sentence_pairs(s, seed=profile.seed).rename_column("speech", "group")
+                          for s in ("train", "validation", "test")})
+    c = profile.pairs
+    sizes = {"train": c.train_size, "validation": c.eval_size, "test": c.test_size}
     return DatasetDict({s: _subsample(ds[s], sizes[s], profile.seed) for s in ds})
 
 

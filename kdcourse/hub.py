@@ -1,7 +1,7 @@
 """The Hugging Face hub: is a repository reachable, from the network or from the local cache?
 
 The `gpu` profile loads bert-base-uncased, distilbert-base-uncased, gpt2, SmolLM2-360M-Instruct and
-GLUE SST-2 from the hub. `hub_has` says whether that can work right now: the file is already in the local cache (the
+GLUE SST-2 and MRPC from the hub. `hub_has` says whether that can work right now: the file is already in the local cache (the
 only place looked at when HF_HUB_OFFLINE=1), or the hub answers within a few seconds.
 """
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import functools
 import os
 
-SST2_REPO = "nyu-mll/glue"
-# GLUE SST-2 as the hub stores it: one parquet file per split, in the sst2/ folder of nyu-mll/glue.
-SST2_FILES = {"train": "sst2/train-00000-of-00001.parquet",
-              "validation": "sst2/validation-00000-of-00001.parquet",
-              "test": "sst2/test-00000-of-00001.parquet"}
+SST2_REPO = "nyu-mll/glue"  # GLUE: SST-2, MRPC and the other tasks, one folder each
+# A GLUE task as the hub stores it: one parquet file per split, in the task's folder of nyu-mll/glue.
+SST2_FILES = {split: f"sst2/{split}-00000-of-00001.parquet" for split in ("train", "validation", "test")}
+MRPC_FILES = {split: f"mrpc/{split}-00000-of-00001.parquet" for split in ("train", "validation", "test")}
 HUB_TIMEOUT_S = 3.0
 
 
@@ -93,19 +92,32 @@ def hub_has(repo_id: str, repo_type: str = "model", filename: str | None = None)
     return not hub_offline() and hub_answers(repo_id, repo_type, filename)
 
 
-def load_sst2():
-    """GLUE SST-2 as a DatasetDict (text, label): train, validation, test, from the hub or its cache.
+def _load_glue(files: dict[str, str], names: list[str], validation_share: float):
+    """One GLUE task as a DatasetDict: train, validation, test, from the hub or its cache.
 
-    Its test labels are hidden (-1), so: GLUE validation -> test, a stratified 5 % of train -> validation."""
+    GLUE's test labels are hidden (-1), so: GLUE validation -> test, a stratified share of train -> validation."""
     from datasets import ClassLabel, DatasetDict, load_dataset
     from huggingface_hub import hf_hub_download
 
-    files = {split: hf_hub_download(SST2_REPO, name, repo_type="dataset", cache_dir=hub_cache())
-             for split, name in SST2_FILES.items()}
-    raw = load_dataset("parquet", data_files=files).rename_column("sentence", "text").remove_columns("idx")
+    paths = {split: hf_hub_download(SST2_REPO, name, repo_type="dataset", cache_dir=hub_cache())
+             for split, name in files.items()}
+    raw = load_dataset("parquet", data_files=paths).remove_columns("idx")
     train, test = raw["train"], raw["validation"]
     if not isinstance(train.features["label"], ClassLabel):  # stratifying needs a ClassLabel column
-        labels = ClassLabel(names=["negative", "positive"])
+        labels = ClassLabel(names=names)
         train, test = train.cast_column("label", labels), test.cast_column("label", labels)
-    carved = train.train_test_split(test_size=0.05, seed=0, stratify_by_column="label")
+    carved = train.train_test_split(test_size=validation_share, seed=0, stratify_by_column="label")
     return DatasetDict(train=carved["train"], validation=carved["test"], test=test)
+
+
+def load_sst2():
+    """GLUE SST-2 as a DatasetDict (text, label): train, validation (5 % of GLUE's train), test (GLUE's
+    validation: its test labels are hidden)."""
+    return _load_glue(SST2_FILES, ["negative", "positive"], 0.05).rename_column("sentence", "text")
+
+
+def load_mrpc():
+    """GLUE MRPC, the Microsoft Research Paraphrase Corpus (Dolan and Brockett, 2005), as a DatasetDict
+    (sentence1, sentence2, label: 1 when the two sentences say the same thing): train, validation (10 % of
+    GLUE's train: its 3,668 pairs leave few), test (GLUE's validation, 408 pairs)."""
+    return _load_glue(MRPC_FILES, ["not_equivalent", "equivalent"], 0.10)

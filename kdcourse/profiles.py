@@ -76,6 +76,15 @@ class FinetuneConfig:
 
 
 @dataclass(frozen=True)
+class PairsConfig:
+    """Notebook 02, section 9: fine-tuning on sentence pairs (epochs, batch size, rates and seeds: `finetune`'s)."""
+    train_size: int | None  # training pairs (None = the full split)
+    eval_size: int | None  # validation pairs (None = the full split)
+    test_size: int | None  # test pairs (None = the full split)
+    max_length: int  # tokens of a pair, [CLS] a [SEP] b [SEP]: the longer sentence is cut first
+
+
+@dataclass(frozen=True)
 class DistillationConfig:
     """Notebook 04: BERT -> DistilBERT."""
     epochs: float
@@ -152,9 +161,11 @@ class Profile:
     causal_lm: str  # hub id, or "offline" for the packaged SmolLM2-135M
     lm_teacher: str  # notebook 06's teacher: hub id of a SmolLM2 (same tokenizer), or "offline" (SmolLM2-135M)
     sentiment: str  # "sst2" (hub) or "rotten_tomatoes" (data/)
+    pair_task: str  # notebook 02's sentence pairs: "mrpc" (GLUE MRPC, hub) or "next_sentence" (the speeches, data/)
     mnist: MnistConfig
     pretrain: PretrainConfig
     finetune: FinetuneConfig
+    pairs: PairsConfig
     distillation: DistillationConfig
     lm_distillation: LMDistillationConfig
     conclusive: bool = True  # sizes large enough for the notebooks' verdicts (False: they say so instead)
@@ -165,7 +176,8 @@ class Profile:
         """(repository id, 'model' or 'dataset') of everything this profile loads from the hub."""
         models = [(r, "model") for r in (self.encoder, self.student_encoder, self.causal_lm, self.lm_teacher)
                   if r not in ("", "offline")]
-        return models + ([(SST2_REPO, "dataset")] if self.sentiment == "sst2" else [])
+        glue = self.sentiment == "sst2" or self.pair_task == "mrpc"  # one repository holds both tasks
+        return models + ([(SST2_REPO, "dataset")] if glue else [])
 
     def __str__(self) -> str:
         """The profile as notebooks print it: one field a line, a part's settings wrapped at 116 characters so
@@ -198,6 +210,10 @@ MNIST = MnistConfig(train_size=None, test_size=None, teacher_epochs=5, student_e
 PRETRAIN = PretrainConfig(corpus_chars=None, max_length=64, steps=500, batch_size=16, head_sequences=8000)
 FINETUNE = FinetuneConfig(train_size=None, eval_size=None, max_length=64, epochs=2, batch_size=32,
                           learning_rate=1e-4, head_learning_rate=1e-2, lr_demo_size=2000, seeds=(0, 1, 2))
+# 2,000 training pairs, 500 to choose the epoch, the frozen and the full way 3 seeds each: 02 within 40 min on 2
+# cores; max_length 96 (it cuts about 2 % of the pairs) keeps 02 under 4 GiB: at 128 a run of the full way peaked
+# 0.6 GiB higher (the longest batch, 32 pairs of up to 131 tokens, sets the activation memory)
+PAIRS = PairsConfig(train_size=2000, eval_size=500, test_size=None, max_length=96)
 DISTILLATION = DistillationConfig(epochs=1, batch_size=32, learning_rate=1e-4, temperature=2.0, alpha=0.5,
                                   general_steps=100, seeds=(0, 1, 2), transfer_copies=1, few_labels=(250, 1000),
                                   few_label_steps=120, few_label_pool=4000,
@@ -211,8 +227,8 @@ LM_DISTILLATION = LMDistillationConfig(student_layers=6, block_size=64, train_bl
 
 CPU = Profile(name="cpu", description="A laptop CPU: real data and pretrained weights, minutes per notebook.",
               seed=0, encoder="offline", student_encoder="", causal_lm="offline", lm_teacher="offline",
-              sentiment="rotten_tomatoes", mnist=MNIST, pretrain=PRETRAIN, finetune=FINETUNE,
-              distillation=DISTILLATION, lm_distillation=LM_DISTILLATION)
+              sentiment="rotten_tomatoes", pair_task="next_sentence", mnist=MNIST, pretrain=PRETRAIN,
+              finetune=FINETUNE, pairs=PAIRS, distillation=DISTILLATION, lm_distillation=LM_DISTILLATION)
 
 # --- every other profile: its differences from `cpu` (or from the profile it serves) ----------------------------
 SMOKE = replace(
@@ -225,6 +241,7 @@ SMOKE = replace(
                      head_sequences=64, eval_sequences=32, eval_every=10, generate_tokens=8),
     finetune=replace(FINETUNE, train_size=128, eval_size=64, max_length=32, epochs=1, batch_size=16,
                      lr_demo_size=64, seeds=(0, 1)),
+    pairs=replace(PAIRS, train_size=96, eval_size=48, test_size=48, max_length=48),
     distillation=replace(DISTILLATION, batch_size=16, general_steps=3, train_size=64, seeds=(0, 1),
                          general_batch_size=4, latency_runs=5, few_labels=(16,), few_label_steps=2,
                          few_label_pool=None, pool_sizes=(16, 32, None), other_domain_size=32),
@@ -238,7 +255,7 @@ GPU = replace(
     description="A CUDA GPU (e.g. a free Colab T4): full-size models and data from the Hugging Face hub; "
                 "without the hub, the gpu-offline profile.",
     encoder="bert-base-uncased", student_encoder="distilbert-base-uncased", causal_lm="gpt2",
-    lm_teacher=SMOLLM2_TEACHER, sentiment="sst2",
+    lm_teacher=SMOLLM2_TEACHER, sentiment="sst2", pair_task="mrpc",
     mnist=replace(MNIST, teacher_epochs=10, student_epochs=20, sweep_epochs=20, hinton_epochs=30,
                   hinton_teacher_epochs=60, copies=16, patient_epochs=100, batch_size=256),
     # the corpus holds about 4,200 training and 360 held-out blocks of 128 tokens
@@ -246,6 +263,7 @@ GPU = replace(
                      learning_rate=5e-4, head_sequences=4096, eval_every=100),
     finetune=replace(FINETUNE, max_length=128, learning_rate=2e-5, lr_demo_size=4000,
                      seeds=(0,)),  # a second seed would overrun a T4 session
+    pairs=replace(PAIRS, train_size=None, eval_size=None),  # all of MRPC: 3,301 training pairs
     distillation=replace(DISTILLATION, learning_rate=5e-5, general_steps=300, train_size=7_500,
                          general_batch_size=32, few_labels=(250,), few_label_steps=150,
                          few_label_pool=3000, pool_sizes=(250, 1000, 3000)),  # a T4 in <= 25 estimated min (kd.budget)
@@ -260,7 +278,7 @@ GPU_OFFLINE = replace(
     GPU, name="gpu-offline", fallback="",
     description="A CUDA GPU without the hub: the offline assets of the cpu profile, at sizes a GPU runs in minutes.",
     encoder="offline", student_encoder="", causal_lm="offline", lm_teacher="offline", sentiment="rotten_tomatoes",
-    finetune=replace(FINETUNE, epochs=3),
+    pair_task="next_sentence", finetune=replace(FINETUNE, epochs=3), pairs=replace(PAIRS, train_size=None),
     distillation=replace(DISTILLATION, general_steps=1000, general_batch_size=32, transfer_copies=2,
                          few_label_steps=150))
 
@@ -271,7 +289,7 @@ REHEARSAL = replace(
     description="CI: the gpu profile's code path (hub ids, 12-layer teacher) on tiny random models saved "
                 "under those ids (python -m kdcourse.rehearsal); numbers mean nothing.",
     encoder=GPU.encoder, student_encoder=GPU.student_encoder, causal_lm=GPU.causal_lm,
-    lm_teacher=GPU.lm_teacher, sentiment=GPU.sentiment)
+    lm_teacher=GPU.lm_teacher, sentiment=GPU.sentiment, pair_task=GPU.pair_task)
 
 PROFILES = {p.name: p for p in (SMOKE, CPU, GPU, GPU_OFFLINE, REHEARSAL)}
 PROFILE_NAMES = tuple(PROFILES)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .assets import MINILM, SMOLLM2, package_file
-from .hub import SST2_FILES, SST2_REPO
+from .hub import MRPC_FILES, SST2_FILES, SST2_REPO
 from .profiles import SMOLLM2_TEACHER
 
 HUB_IDS = ("bert-base-uncased", "distilbert-base-uncased", "gpt2", SMOLLM2_TEACHER, SST2_REPO)
@@ -30,6 +30,8 @@ EOS = "<|endoftext|>"  # gpt2's one special token: beginning, end and unknown; g
 # Rows of GLUE SST-2 on the hub (train, validation, test), and the tiny rehearsal's rows.
 SST2_ROWS = {"full": {"train": 67_349, "validation": 872, "test": 1_821},
              "tiny": {"train": 400, "validation": 100, "test": 100}}
+MRPC_ROWS = {"full": {"train": 3_668, "validation": 408, "test": 1_725},
+             "tiny": {"train": 200, "validation": 60, "test": 60}}
 
 
 def commit_hash(repo_id: str, size: str) -> str:
@@ -207,26 +209,35 @@ def write_gpt2(cache: Path, size: str) -> Path:
     return snapshot
 
 
-def write_sst2(cache: Path, size: str) -> Path:
-    """GLUE SST-2's three parquet files (sentence, label, idx), filled with Rotten Tomatoes snippets.
-
-    Each split draws from the same split of the snippets; test labels are -1, hidden as in GLUE."""
+def write_glue(cache: Path, size: str) -> Path:
+    """GLUE's SST-2 and MRPC parquet files, with the hub's columns, filled with the offline data: SST-2's
+    sentences are Rotten Tomatoes snippets, MRPC's pairs are next-sentence pairs of the speeches (1: the
+    next sentence). Each split draws from the same split of the offline data; test labels are -1, hidden as
+    in GLUE."""
     from datasets import ClassLabel, Dataset, Features, Value
 
-    from .data import load_rotten_tomatoes
+    from .data import load_rotten_tomatoes, next_sentence_pairs
 
-    snippets = load_rotten_tomatoes()
-    features = Features({"sentence": Value("string"), "label": ClassLabel(names=["negative", "positive"]),
-                         "idx": Value("int32")})
     snapshot = snapshot_dir(cache, SST2_REPO, size, repo_type="dataset")
     rng = np.random.default_rng(0)
-    for split, filename in SST2_FILES.items():
-        texts, labels, n = snippets[split]["text"], snippets[split]["label"], SST2_ROWS[size][split]
-        rows = rng.choice(len(texts), size=n, replace=n > len(texts)).tolist()
-        table = {"sentence": [texts[i] for i in rows], "idx": list(range(n)),
-                 "label": [-1] * n if split == "test" else [labels[i] for i in rows]}
-        (snapshot / filename).parent.mkdir(parents=True, exist_ok=True)
-        Dataset.from_dict(table, features=features).to_parquet(str(snapshot / filename))
+    snippets = load_rotten_tomatoes()
+    tasks = [(SST2_FILES, SST2_ROWS, ["negative", "positive"], lambda split: {"sentence": snippets[split]["text"]},
+              lambda split: snippets[split]["label"])]
+    pairs = {split: next_sentence_pairs(split) for split in ("train", "validation", "test")}
+    tasks.append((MRPC_FILES, MRPC_ROWS, ["not_equivalent", "equivalent"],
+                  lambda split: {"sentence1": pairs[split]["sentence1"], "sentence2": pairs[split]["sentence2"]},
+                  lambda split: pairs[split]["label"]))
+    for files, rows_of, names, texts_of, labels_of in tasks:
+        for split, filename in files.items():
+            texts, labels, n = texts_of(split), list(labels_of(split)), rows_of[size][split]
+            texts = {column: list(values) for column, values in texts.items()}
+            rows = rng.choice(len(labels), size=n, replace=n > len(labels)).tolist()
+            table = {column: [values[i] for i in rows] for column, values in texts.items()}
+            table |= {"label": [-1] * n if split == "test" else [labels[i] for i in rows], "idx": list(range(n))}
+            features = Features({**{column: Value("string") for column in texts},
+                                 "label": ClassLabel(names=names), "idx": Value("int32")})
+            (snapshot / filename).parent.mkdir(parents=True, exist_ok=True)
+            Dataset.from_dict(table, features=features).to_parquet(str(snapshot / filename))
     return snapshot
 
 
@@ -241,7 +252,7 @@ def build(output: str | Path, size: str = "tiny") -> Path:
                "distilbert-base-uncased": lambda: write_encoder(cache, "distilbert-base-uncased", size),
                "gpt2": lambda: write_gpt2(cache, size),
                SMOLLM2_TEACHER: lambda: write_smollm2(cache, size),
-               SST2_REPO: lambda: write_sst2(cache, size)}
+               SST2_REPO: lambda: write_glue(cache, size)}
     for repo_id in HUB_IDS:
         start = time.perf_counter()
         snapshot = writers[repo_id]()

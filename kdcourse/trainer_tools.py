@@ -74,9 +74,11 @@ def shortest_first(dataset, column: str = "input_ids"):
     return dataset.select(order.tolist()), order
 
 
-def token_lengths(texts, tokenizer) -> np.ndarray:
-    """How many tokens each text has, [CLS] and [SEP] included, without truncation."""
-    return np.array([len(ids) for ids in tokenizer(list(texts))["input_ids"]])
+def token_lengths(texts, tokenizer, second=None) -> np.ndarray:
+    """How many tokens each text has (each pair, with `second` the pairs' second sentences), [CLS] and [SEP]
+    included, without truncation."""
+    pair = () if second is None else (list(second),)
+    return np.array([len(ids) for ids in tokenizer(list(texts), *pair)["input_ids"]])
 
 
 
@@ -275,20 +277,24 @@ def load_classifier(path: str | Path):
 
 
 @torch.no_grad()
-def predict_proba(model, tokenizer, texts, max_length: int = 128, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities [n, num_labels] for a list of texts.
+def predict_proba(model, tokenizer, texts, max_length: int = 128, batch_size: int = 64, second=None) -> np.ndarray:
+    """Class probabilities [n, num_labels] for a list of texts, or of sentence pairs: `texts` the first
+    sentences, `second` the second ones (truncated as `tokenize_dataset` does, the longer sentence first).
 
     Switches the model to eval mode first (dropout off: the same text always gets the same
     answer) and runs without gradients.
     """
     if isinstance(texts, str):
-        texts = [texts]
-    texts = list(texts)
+        texts, second = [texts], None if second is None else [second]
+    texts, second = list(texts), None if second is None else list(second)
+    if second is not None and len(second) != len(texts):
+        raise ValueError(f"{len(texts)} first sentences but {len(second)} second ones: pass one of each per pair.")
     model.eval()
     out = []
     for i in range(0, len(texts), batch_size):
-        batch = tokenizer(texts[i:i + batch_size], truncation=True, max_length=max_length,
-                          padding=True, return_tensors="pt")
+        pair = () if second is None else (second[i:i + batch_size],)
+        batch = tokenizer(texts[i:i + batch_size], *pair, truncation="longest_first" if pair else True,
+                          max_length=max_length, padding=True, return_tensors="pt")
         batch = to_model(batch, model)
         out.append(model(**batch).logits.float().softmax(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.num_labels))

@@ -40,6 +40,13 @@ def macro_f1(logits, labels):  # notebook 02
     return float(np.mean(f1s))
 
 
+def encode_pair(tokens_a, tokens_b, max_length):  # notebook 02
+    a, b = list(tokens_a), list(tokens_b)
+    while len(a) + len(b) + 3 > max_length:  # [CLS] a [SEP] b [SEP] must fit
+        (a if len(a) > len(b) else b).pop()  # cut the longer sentence's last token
+    return ["[CLS]", *a, "[SEP]", *b, "[SEP]"], [0] * (len(a) + 2) + [1] * (len(b) + 1)
+
+
 DISTILBERT_LAYERS = (0, 2, 4, 6, 8, 10)  # notebook 04
 
 

@@ -167,3 +167,34 @@ def test_next_sentence_pairs_keep_speeches_apart_and_hide_the_class_from_length_
     assert next_sentence_pairs("test", n=50, seed=1)["sentence1"] == next_sentence_pairs("test", n=50, seed=1)["sentence1"]
     with pytest.raises(ValueError, match="split must be"):
         next_sentence_pairs("dev")
+
+
+def test_load_pairs_follows_the_profile_offline():
+    import dataclasses
+
+    smoke = kd.get_profile("smoke")
+    pairs = kd.data.load_pairs(smoke)
+    assert {s: len(pairs[s]) for s in pairs} == {"train": 96, "validation": 48, "test": 48}
+    assert pairs["train"].column_names == ["sentence1", "sentence2", "label", "group"]
+    assert set(pairs["test"]["group"]) <= set(kd.data.next_sentence_pairs("test")["speech"])  # the speeches
+    assert pairs["train"].features["label"].names == ["not next", "next"]
+    assert kd.data.load_pairs(smoke)["test"]["sentence1"] == pairs["test"]["sentence1"]  # seeded
+    whole = kd.data.load_pairs(dataclasses.replace(smoke, pairs=dataclasses.replace(smoke.pairs, test_size=None)))
+    assert len(whole["test"]) == 1_712
+    with pytest.raises(ValueError, match="pair_task must be"):
+        kd.data.load_pairs(dataclasses.replace(smoke, pair_task="mnli"))
+
+
+def test_length_only_reads_the_lengths_and_nothing_else():
+    from datasets import Dataset
+
+    rng = np.random.default_rng(0)
+    words = lambda n: " ".join(["word"] * n)  # noqa: E731
+    n1, n2 = rng.integers(3, 30, 400), rng.integers(3, 30, 400)
+    told = Dataset.from_dict({"sentence1": [words(a) for a in n1], "sentence2": [words(b) for b in n2],
+                              "label": (n2 > n1).astype(int).tolist()})  # the label IS a length comparison
+    assert np.mean(kd.classify.length_only(told.select(range(300)), told.select(range(300, 400)))
+                   == np.array(told.select(range(300, 400))["label"])) > 0.9
+    pairs = kd.data.next_sentence_pairs("train", n=2000), kd.data.next_sentence_pairs("test")
+    accuracy = np.mean(kd.classify.length_only(*pairs) == np.array(pairs[1]["label"]))
+    assert 0.45 < accuracy < 0.55  # length-matched negatives: the lengths say nothing

@@ -180,3 +180,52 @@ def test_token_kd_loss_check_passes_the_reference_and_names_the_mistake():
     assert "batch size" in repr(ex.check_token_kd_loss(per_batch))
     assert "T**2" in repr(ex.check_token_kd_loss(no_t_squared))
     assert "reverse" in repr(ex.check_token_kd_loss(reverse))
+
+
+def test_pair_encoding_reference_is_what_a_fast_tokenizer_does():
+    """The reference cuts a pair exactly as the course's WordPiece tokenizer does, odd budgets and ties included:
+    one word per token, every length of either sentence up to 13, five max_lengths."""
+    import kdcourse as kd
+
+    tokenizer = kd.load_tokenizer(kd.profiles.get_profile("smoke"))
+    compared = cut = 0
+    for n_a in range(1, 14):
+        for n_b in range(1, 14):
+            a, b = ["dog"] * n_a, ["cat"] * n_b
+            for max_length in (8, 9, 10, 11, 30):
+                enc = tokenizer(" ".join(a), " ".join(b), truncation="longest_first", max_length=max_length)
+                want = (tokenizer.convert_ids_to_tokens(enc["input_ids"]), enc["token_type_ids"])
+                assert ex.foundations.encode_pair_reference(a, b, max_length) == want, (n_a, n_b, max_length)
+                compared, cut = compared + 1, cut + (n_a + n_b + 3 > max_length)
+    assert cut > compared / 2  # most cases truncate: the rule is what is tested
+
+
+def test_pair_encoding_check_passes_the_reference_and_names_the_mistake():
+    def pair(a, b):
+        return ["[CLS]", *a, "[SEP]", *b, "[SEP]"], [0] * (len(a) + 2) + [1] * (len(b) + 1)
+
+    def cut(a, b, max_length, pick, keep_end=False, room=3):
+        a, b = list(a), list(b)
+        while len(a) + len(b) + room > max_length:
+            side = pick(a, b)
+            side.pop(0 if keep_end else -1)
+        return a, b
+
+    def longer(a, b):
+        return a if len(a) > len(b) else b
+
+    assert ex.check_pair_encoding(sol.encode_pair)
+    assert "no answer yet" in repr(ex.check_pair_encoding(None))
+    assert "count towards max_length" in repr(ex.check_pair_encoding(
+        lambda a, b, m: pair(*cut(a, b, m, longer, room=0))))
+    assert "start of a sentence" in repr(ex.check_pair_encoding(
+        lambda a, b, m: pair(*cut(a, b, m, longer, keep_end=True))))
+    assert "only_second" in repr(ex.check_pair_encoding(lambda a, b, m: pair(*cut(a, b, m, lambda a, b: b))))
+    last_sep_zero = lambda a, b, m: (pair(*cut(a, b, m, longer))[0],  # noqa: E731
+                                     pair(*cut(a, b, m, longer))[1][:-1] + [0])
+    assert "last [SEP]" in repr(ex.check_pair_encoding(last_sep_zero))
+    first_sep_one = lambda a, b, m: (lambda t, ty: (t, ty[:t.index("[SEP]")] + [1] + ty[t.index("[SEP]") + 1:]))(  # noqa: E731
+        *pair(*cut(a, b, m, longer)))
+    assert "first [SEP]" in repr(ex.check_pair_encoding(first_sep_one))
+    assert "[CLS] a [SEP] b [SEP]" in repr(ex.check_pair_encoding(lambda a, b, m: (list(a) + list(b), [0] * (len(a) + len(b)))))
+    assert "two lists" in repr(ex.check_pair_encoding(lambda a, b, m: None))

@@ -108,3 +108,25 @@ def test_gpu_sentiment_uses_sst2_from_the_cache(offline_cache, capsys):
     ds = kd.load_sentiment(kd.get_profile("gpu"))
     assert "Rotten Tomatoes" not in capsys.readouterr().out
     assert len(ds["test"]) == 100 and len(ds["train"]) == 380  # the rehearsal's SST-2, not the 1,245 snippets
+
+
+def test_load_mrpc_offline_from_the_cache(offline_cache):
+    ds = hub.load_mrpc()
+    assert {s: ds[s].column_names for s in ds} == {s: ["sentence1", "sentence2", "label"]
+                                                   for s in ("train", "validation", "test")}
+    assert (len(ds["train"]), len(ds["validation"]), len(ds["test"])) == (180, 20, 60)  # 10 % of 200
+    assert set(ds["test"]["label"]) == {0, 1}  # GLUE validation, labelled
+    assert ds["train"].features["label"].names == ["not_equivalent", "equivalent"]
+
+
+def test_gpu_pairs_use_mrpc_from_the_cache_and_say_so_when_it_is_missing(offline_cache, capsys, monkeypatch):
+    gpu = kd.get_profile("gpu")
+    pairs = kd.data.load_pairs(gpu)
+    assert pairs["train"].features["label"].names == ["not_equivalent", "equivalent"] and len(pairs["test"]) == 60
+    assert len(set(pairs["test"]["group"])) == 60  # every MRPC pair is its own group
+    assert "next-sentence" not in capsys.readouterr().out
+    monkeypatch.setattr(hub, "in_cache", lambda repo_id, repo_type="model", filename=None: "mrpc" not in (filename or ""))
+    monkeypatch.setattr(kd.data, "hub_has", lambda *a, **k: hub.in_cache(*a, **k))
+    pairs = kd.data.load_pairs(gpu)
+    assert "GLUE MRPC neither on the hub nor in its local cache: using next-sentence pairs" in capsys.readouterr().out
+    assert pairs["train"].features["label"].names == ["not next", "next"]

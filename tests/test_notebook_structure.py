@@ -23,7 +23,7 @@ def test_course_map_lists_every_notebook_and_no_other():
 
 
 # the loaders a notebook calls -> the Profile field naming what they load from the hub in the gpu profile
-HUB_LOADERS = {"kd.load_sentiment(": "sentiment", "kd.load_tokenizer(": "encoder", "kd.load_encoder(": "encoder",
+HUB_LOADERS = {"kd.load_sentiment(": "sentiment", "kd.data.load_pairs(": "pair_task", "kd.load_tokenizer(": "encoder", "kd.load_encoder(": "encoder",
                "kd.classify.": "encoder", "kd.lm.load_mlm_teacher(": "encoder", "kd.lm.build_mlm_teacher(": "encoder",
                "kd.lm.load_encoder_with_mlm_head(": "encoder", "kd.load_causal_lm(": "causal_lm",
                "kd.models.load_lm_teacher(": "lm_teacher"}
@@ -67,7 +67,7 @@ def registration_gaps(path, notebooks=NOTEBOOKS) -> list[str]:
         if field not in fields:
             gaps.append(f"{path.name}: hub asset field {field!r} is not a Profile field")
             continue
-        hub_id = SST2_REPO if getattr(gpu, field) == "sst2" else getattr(gpu, field)
+        hub_id = SST2_REPO if getattr(gpu, field) in ("sst2", "mrpc") else getattr(gpu, field)  # GLUE's tasks
         if hub_id not in rehearsal.HUB_IDS:
             gaps.append(f"{path.name}: the gpu profile loads {hub_id!r} ({field}) but the rehearsal writes no stand-in "
                         f"for it: add one to kd.rehearsal.HUB_IDS and its writer (kdcourse/rehearsal.py)")
@@ -308,3 +308,17 @@ def test_walls_in_stored_outputs_are_found():
     assert output_walls(wide) == ["a table of 1 rows and 12 columns"]
     assert output_walls(line) == ["a line of 250 characters"]
     assert output_walls({"outputs": [{"output_type": "stream", "text": ["fine\n"]}]}) == []
+
+
+def test_readme_totals_are_the_course_maps():
+    """The README's time and memory for the whole course are the stored runs' (kd.course.course_totals)."""
+    from kdcourse.course import course_totals
+
+    totals, readme = course_totals(), (ROOT / "README.md").read_text()
+    minutes = f"took **{round(totals['minutes'])} minutes** on 2 cores"
+    assert minutes in readme, f"the README's total must read '{minutes}' (the stored runs, summed)"
+    if totals["peak_notebook"] is not None:
+        peak = f"**{totals['peak_gib']:.2f} GiB** (notebook {totals['peak_notebook'][:2]})"
+        assert peak in readme, f"the README's largest recorded peak must read '{peak}'"
+    unrecorded = ", ".join(name[:2] for name in totals["unrecorded"]) or "none"
+    assert f"recorded no peak yet: {unrecorded}." in readme, f"the README must list '{unrecorded}' as unrecorded"

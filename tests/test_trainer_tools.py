@@ -1,5 +1,6 @@
 """The Trainer toolbox: sentence pairs encoded as BERT reads them (two segments, token_type_ids, the longer
 sentence truncated first). Single sentences, metrics and arguments are tested in test_classify.py."""
+import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict
 
@@ -59,3 +60,24 @@ def test_trainer_checkpoints_stay_on_local_disk_not_in_the_cache(tmp_path, monke
     assert not (tmp_path / "drive").exists()
     monkeypatch.delenv("KDCOURSE_RUNS")
     assert kd.assets.runs_dir() != kd.assets.cache_dir()
+
+
+def test_predict_proba_reads_pairs_as_the_tokenizer_builds_them(tok):
+    tokenizer = tok
+    import torch
+
+    from kdcourse.trainer_tools import predict_proba
+
+    torch.manual_seed(0)
+    model = kd.classify.make_classifier("scratch", kd.get_profile("smoke"), label_names=["not next", "next"])
+    assert model.config.id2label == {0: "not next", 1: "next"}
+    first, second = ["We must act now.", "Jobs came back."], ["The economy will not wait for us.", "Thank you."]
+    got = predict_proba(model, tokenizer, first, second=second, max_length=12)
+    enc = tokenizer(first, second, truncation="longest_first", max_length=12, padding=True, return_tensors="pt")
+    assert enc["token_type_ids"].max() == 1  # a real pair, segments and all
+    with torch.no_grad():
+        want = model(**enc).logits.softmax(-1).numpy()
+    assert np.allclose(got, want, atol=1e-6)
+    assert not np.allclose(got, predict_proba(model, tokenizer, first, max_length=12), atol=1e-3)  # b was read
+    with pytest.raises(ValueError, match="one of each per pair"):
+        predict_proba(model, tokenizer, first, second=second[:1])

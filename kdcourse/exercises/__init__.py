@@ -8,7 +8,7 @@ withhold from a class.
     core           the result of a check (`Check`, printed as PASS or NOT YET with its hint) and
                    the helpers every check shares: no answer yet, a call that may raise, closeness
     foundations    notebooks 00, 01, 02: the majority baseline; the causal-LM loss and perplexity;
-                   accuracy and macro-F1 from a classifier's logits
+                   accuracy and macro-F1 from a classifier's logits; a sentence pair as BERT reads it
     distillation   notebooks 03, 04, 05, 06: the soft-target loss and the share of the gap closed;
                    DistilBERT's layers and the loss of a batch with cached teacher logits; one clean
                    distillation step; the masked token-level loss of a causal LM
@@ -17,6 +17,6 @@ Every check is reached from here, as `kd.exercises.check_...`.
 """
 from .core import Check
 from .foundations import (check_accuracy_from_logits, check_clm_loss, check_macro_f1, check_majority_baseline,
-                          check_perplexity)
+                          check_pair_encoding, check_perplexity)
 from .distillation import (check_cached_compute_loss, check_distilbert_layers, check_distillation_step,
                            check_gap_closed, check_soft_target_loss, check_token_kd_loss)

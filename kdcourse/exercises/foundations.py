@@ -1,5 +1,6 @@
 """Self-checks of the foundations notebooks, in teaching order: 00 (the majority baseline), 01 (the
-causal-LM loss and perplexity), 02 (accuracy and macro-F1 from a classifier's logits)."""
+causal-LM loss and perplexity), 02 (accuracy and macro-F1 from a classifier's logits; a sentence pair
+encoded as BERT reads it)."""
 from __future__ import annotations
 
 import math
@@ -144,3 +145,68 @@ def check_macro_f1(fn) -> Check:
                             "logits) against c, take F1 = 2 tp / (2 tp + fp + fn), then average over classes.")
     return Check(True, "macro-F1 = the unweighted mean of the per-class F1, 0 for a class never predicted; "
                        "it catches the always-'positive' answer that accuracy and positive-class F1 flatter.")
+
+
+def encode_pair_reference(tokens_a, tokens_b, max_length: int) -> tuple[list[str], list[int]]:
+    """A sentence pair as BERT reads it, from its two sentences' WordPiece tokens: `[CLS] a [SEP] b [SEP]` and
+    the token type ids (0 for [CLS], a and the first [SEP]; 1 for b and the last [SEP]). Cut to `max_length`
+    as a fast tokenizer's truncation="longest_first" cuts (tests/test_exercises.py checks it against one): the
+    shorter sentence keeps its tokens, up to half of what fits, the longer one the rest; a tie counts the
+    first sentence as the shorter. Always from the end of a sentence."""
+    a, b, fits = list(tokens_a), list(tokens_b), max_length - 3  # [CLS] and two [SEP] take three places
+    if len(a) + len(b) > fits:
+        first_shorter = len(a) <= len(b)
+        keep_short = min(len(a) if first_shorter else len(b), fits // 2)
+        a, b = (a[:keep_short], b[:fits - keep_short]) if first_shorter else (a[:fits - keep_short], b[:keep_short])
+    return ["[CLS]", *a, "[SEP]", *b, "[SEP]"], [0] * (len(a) + 2) + [1] * (len(b) + 1)
+
+
+def check_pair_encoding(fn) -> Check:
+    """Exercise: write `fn(tokens_a, tokens_b, max_length)` returning (tokens, token_type_ids) of the pair as BERT
+    reads it, cut to max_length as `truncation="longest_first"` does. The cases leave no doubt about ties (where
+    both sentences are cut, an even number of tokens remains); the hints recognise a missing [SEP], the segment
+    ids of either [SEP], no room left for the special tokens, cutting the start, and cutting only the second."""
+    if (missing := _not_attempted(fn)) is not None:
+        return missing
+    a = "the economy grew faster this year than in any year since 1984".split()
+    b = "and we created jobs".split()
+    cases = [(a[:5], b, 32), (b[:3], a + a[:2], 15), (a[:12], b, 17), (a[:10], a[2:11], 11)]
+    for tokens_a, tokens_b, max_length in cases:
+        got, error = _call(fn, list(tokens_a), list(tokens_b), max_length)
+        if error is not None:
+            return error
+        try:
+            tokens, types = (list(x) for x in got)
+            types = [int(t) for t in types]
+        except (TypeError, ValueError):
+            return Check(False, "return two lists: the tokens (strings, with [CLS] and [SEP]) and their token type "
+                                "ids (0 or 1), one per token.")
+        want, want_types = encode_pair_reference(tokens_a, tokens_b, max_length)
+        if (tokens, types) == (want, want_types):
+            continue
+        if len(tokens) != len(types):
+            return Check(False, f"{len(tokens)} tokens but {len(types)} token type ids: one id per token.")
+        if tokens.count("[SEP]") != 2 or tokens[:1] != ["[CLS]"]:
+            return Check(False, "a pair reads [CLS] a [SEP] b [SEP]: one [CLS] at the start, a [SEP] after each "
+                                "sentence.")
+        if len(tokens) > max_length:
+            return Check(False, f"{len(tokens)} tokens for max_length={max_length}: [CLS] and the two [SEP] count "
+                                "towards max_length, so the sentences share max_length - 3 places.")
+        if tokens == want:
+            if types[:len(tokens_a) + 2] != want_types[:len(tokens_a) + 2] and types[-1] == 1:
+                return Check(False, "the first [SEP] closes sentence a: it belongs to segment 0, with [CLS] and a.")
+            if types[-1] == 0:
+                return Check(False, "the last [SEP] closes sentence b: it belongs to segment 1, like b's tokens.")
+            return Check(False, "token type 0 for [CLS], a and the first [SEP]; 1 for b and the last [SEP].")
+        first_sep = tokens.index("[SEP]")
+        got_a, got_b = tokens[1:first_sep], tokens[first_sep + 1:-1]
+        if got_a == list(tokens_a)[len(tokens_a) - len(got_a):] and got_a != list(tokens_a)[:len(got_a)] \
+                or got_b == list(tokens_b)[len(tokens_b) - len(got_b):] and got_b != list(tokens_b)[:len(got_b)]:
+            return Check(False, "truncation keeps the start of a sentence: cut tokens from its end.")
+        if got_a == list(tokens_a) and len(tokens_a) > len(tokens_b):
+            return Check(False, "you cut the second sentence only (truncation='only_second'); longest_first cuts "
+                                "the LONGER sentence, which here is the first.")
+        return Check(False, "cut the longer sentence first, one token at a time from its end, until the pair "
+                            "fits; once both are equally long, cut them in turn.")
+    return Check(True, "[CLS] a [SEP] b [SEP], segment 0 up to the first [SEP] and 1 after it; longest_first cuts "
+                       "the longer sentence's end until [CLS], both sentences and both [SEP] fit in max_length.")
