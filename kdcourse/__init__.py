@@ -3,9 +3,10 @@
     module               concept                                                    taught in
     -------------------  ---------------------------------------------------------  ----------
     profiles             sizes and assets per profile (smoke, cpu, gpu, ...)        00
+    profile_parts        each notebook's part of a profile: its settings            00
     assets, hub, models  where data, weights and caches are; loading pretrained     00
     device, seed         one device and precision rule; reproducible randomness     00, 02
-    data                 MNIST, the speeches corpus, sentiment snippets, pairs      00, 02-04
+    data                 MNIST, the speeches corpus, sentiment snippets, pairs      00, 02-04, 07
     lm/                  objectives, packed blocks, tiny LMs, metrics, pretraining,
                          the MLM teacher, predictions                               01
     trainer_tools        the Hugging Face Trainer toolbox: tokenising (sentences
@@ -16,14 +17,15 @@
     consistent           a patient, consistent teacher: fixed jittered copies       03
     distill/             all of distillation: the losses (one KL, one temperature
                          check), teacher stores, students, trainers, for
-                         classifiers and language models, the command               03-06
-    measure/             size, speed, accuracy, seed tables, the one verdict rule   02-06
+                         classifiers and language models, the command               03-07
+    measure/             size, speed, accuracy, seed tables, the one verdict rule   02-07
     families             where each model family keeps layers, embeddings, heads    04
     plots/               the figures, by subject                                    all
     pitfalls             popular bugs, kept on purpose to be measured               05
     exercises/           self-checks of the exercises, by notebook                  all
     demo                 a demonstrated error must happen: `expect_error`           02, 04, 05
     course, budget, env  the course map, time estimates, the environment report     00
+    workloads            each notebook's work as phases, for the time estimates     00
     model_costs          FLOPs, parameters, training memory, on the meta device     00
     rehearsal            tiny models under real hub ids: the gpu path offline       (CI)
     placement            a pretend GPU on the CPU: tensors on two devices fail      (CI)

@@ -48,6 +48,9 @@ NOTEBOOKS = [
     Notebook("06_distilling_a_language_model.ipynb", "Distilling a language model",
              "token-level, top-k, reverse KL, sequence-level, on-policy (TRL)", parts=("lm_distillation",),
              hub=("lm_teacher",)),
+    Notebook("07_storing_a_teacher.ipynb", "Storing a teacher",
+             "top-k or sampled logits: what a store keeps, and how much of the gain its students keep",
+             parts=("lm_distillation", "lm_stores"), hub=("lm_teacher",)),
 ]
 
 

@@ -259,9 +259,7 @@ def next_sentence_pairs(split: str, n: int | None = None, seed: int = 0, min_gap
 
     if split not in ("train", "validation", "test"):
         raise ValueError(f"split must be 'train', 'validation' or 'test', got {split!r}")
-    speeches = _speeches("test" if split == "test" else "train")
-    if split != "test":
-        speeches = [s for i, s in enumerate(speeches) if (i % 5 == 4) == (split == "validation")]
+    speeches = _speeches("fit" if split == "train" else split)
     rng = np.random.default_rng(seed)
     rows = {"sentence1": [], "sentence2": [], "label": [], "speech": []}
     for speech in speeches:
@@ -285,13 +283,21 @@ def next_sentence_pairs(split: str, n: int | None = None, seed: int = 0, min_gap
     return _subsample(HFDataset.from_dict(rows, features=features), n, seed)
 
 
+SPEECH_SPLITS = ("train", "test", "fit", "validation")
+
+
 def _speeches(split: str) -> list[dict]:
-    """The State of the Union addresses of one split: every 10th speech is 'test', the others 'train'."""
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    """The State of the Union addresses of one split: every 10th speech is 'test', the others 'train'; 'train'
+    splits once more into 'validation' (every fifth training speech) and 'fit' (the others), for choosing settings
+    on speeches that neither the training blocks nor the test hold (notebooks 02 and 07)."""
+    if split not in SPEECH_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(map(repr, SPEECH_SPLITS))}, got {split!r}")
     with gzip.open(data_file("sotu_1946_2021.jsonl.gz"), "rt", encoding="utf-8") as f:
         speeches = [json.loads(line) for line in f]
-    return [s for i, s in enumerate(speeches) if (i % 10 == 9) == (split == "test")]
+    speeches = [s for i, s in enumerate(speeches) if (i % 10 == 9) == (split == "test")]
+    if split in ("fit", "validation"):
+        speeches = [s for i, s in enumerate(speeches) if (i % 5 == 4) == (split == "validation")]
+    return speeches
 
 
 def _first_chars(passages: list[str], limit: int | None) -> list[str]:
@@ -321,7 +327,9 @@ def load_corpus(split: str, profile: Profile) -> list[str]:
 def load_speeches(split: str, profile: Profile) -> dict[str, list[str]]:
     """The same corpus speech by speech ("1954 Eisenhower": its passages), for a held-out set spread over every
     held-out speech (notebook 06): blocks of one speech are not independent samples of English, speeches
-    are. Each speech is cut to its share of the split's `corpus_chars` budget (all of it in `cpu`)."""
+    are. `split`: "train", "test", or the training speeches split once more, "fit" and "validation" (notebook 07
+    chooses on validation speeches). Each speech is cut to its share of the split's `corpus_chars` budget (all of
+    it in `cpu`)."""
     speeches = _speeches(split)
     limit = profile.pretrain.corpus_chars
     if limit is not None:

@@ -84,3 +84,10 @@ def token_kd_loss(student_logits, teacher_logits, attention_mask, T):  # noteboo
     kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(-1)  # KL(teacher || student) per position
     real = (attention_mask[:, :-1] * attention_mask[:, 1:]).bool()  # the position and its next token are real
     return kl[real].mean() * T**2
+
+
+def store_bytes(k, vocab_size, scheme):  # notebook 07
+    id_bytes = 1 if vocab_size <= 2**8 else 2 if vocab_size <= 2**16 else 4  # uint8, int16/uint16, int32
+    if scheme == "sampled":
+        return k * (id_bytes + (1 if k <= 255 else 2))  # ids and counts (uint8, else int16)
+    return k * (2 + id_bytes) + (4 if scheme == "top-k + tail" else 0)  # fp16 values, ids, the fp32 tail

@@ -229,3 +229,13 @@ def test_pair_encoding_check_passes_the_reference_and_names_the_mistake():
     assert "first [SEP]" in repr(ex.check_pair_encoding(first_sep_one))
     assert "[CLS] a [SEP] b [SEP]" in repr(ex.check_pair_encoding(lambda a, b, m: (list(a) + list(b), [0] * (len(a) + len(b)))))
     assert "two lists" in repr(ex.check_pair_encoding(lambda a, b, m: None))
+
+
+def test_store_bytes_pass_the_reference_and_name_what_a_store_holds():
+    assert ex.check_store_bytes(sol.store_bytes)
+    no_tail = lambda k, vocab, scheme: k * 4  # noqa: E731  fp16 values and uint16 ids, the tail forgotten
+    result = ex.check_store_bytes(no_tail)
+    assert not result and "one fp32 tail" in repr(result)
+    wrong_counts = lambda k, vocab, scheme: k * 3 if scheme == "sampled" else sol.store_bytes(k, vocab, scheme)  # noqa: E731
+    result = ex.check_store_bytes(wrong_counts)
+    assert not result and "up to 255 draws fits one byte" in repr(result)

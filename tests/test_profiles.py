@@ -159,3 +159,21 @@ def test_few_label_pools_put_the_pool_curve_at_the_largest_n():
     assert dataclasses.replace(cpu, pool_sizes=()).few_label_pools(3000) == {250: (3000,), 1000: (3000,)}
     with pytest.raises(ValueError, match="cannot hold N = 1000 labels"):
         dataclasses.replace(cpu, pool_sizes=(500,)).few_label_pools(10_200)
+
+
+def test_notebook_07_sizes_one_pass_two_store_sizes_and_blocks_the_speeches_hold():
+    from kdcourse.rehearsal import smollm2_tokenizer
+
+    tok = smollm2_tokenizer()
+    for name in ("smoke", "cpu", "gpu"):
+        p = kd.get_profile(name)
+        c, s = p.lm_distillation, p.lm_stores
+        assert len(s.store_sizes) == 2 and set(s.store_sizes) <= set(s.report_sizes), name  # two k per scheme, reported
+        assert s.report_blocks <= s.validation_blocks, name
+        fit = kd.lm.pack_blocks([q for v in kd.load_speeches("fit", p).values() for q in v], tok, c.block_size, kind="clm")
+        assert s.train_blocks <= len(fit), f"{name}: more training blocks than the training speeches hold"
+        if p.conclusive:  # every training block seen once, as in notebook 06
+            assert s.steps * c.batch_size == s.train_blocks, name
+    names = lambda split: set(kd.load_speeches(split, kd.get_profile("cpu")))  # noqa: E731
+    assert not (names("fit") & names("validation")) and not (names("train") & names("test"))
+    assert names("fit") | names("validation") == names("train")

@@ -179,3 +179,17 @@ def test_what_each_store_keeps_before_training_by_hand():
     assert many["kl"] < 0.01 and many["kept"] == pytest.approx(1.0) and abs(many["entropy_gap"]) < 0.01
     with pytest.raises(ValueError, match="Unknown scheme"):
         store_report(logits, 2, "top-p", 1.0)
+
+
+def test_the_store_recommended_is_the_smallest_that_keeps_enough_on_validation():
+    from kdcourse.distill import choose_store
+
+    loss = {("top-k + tail", 16): 5.95, ("top-k + tail", 256): 5.91, ("sampled", 16): 5.97, ("sampled", 256): 5.905}
+    nbytes = {("top-k + tail", 16): 68, ("top-k + tail", 256): 1028, ("sampled", 16): 48, ("sampled", 256): 1024}
+    chosen, shares = choose_store(loss, nbytes, plain=6.0, full=5.9)  # the full logits gain 0.1 nats
+    assert math.isclose(shares["sampled", 16], 0.3) and math.isclose(shares["top-k + tail", 256], 0.9)
+    assert chosen == ("sampled", 256)  # 95 % kept, 1,024 bytes: smaller than top-k's 1,028 that keeps 90 %
+    assert choose_store(loss, nbytes, plain=6.0, full=5.9, keep=0.5)[0] == ("top-k + tail", 16)
+    assert choose_store(loss, nbytes, plain=6.0, full=6.1)[0] is None  # no gain to keep
+    with pytest.raises(ValueError, match="different stores"):
+        choose_store(loss, {("sampled", 16): 48}, plain=6.0, full=5.9)

@@ -316,6 +316,29 @@ def test_evaluate_next_token_perplexity_and_agreement(teacher_and_blocks):
     assert other["per_block_kl"][0] == pytest.approx(want.item(), rel=1e-5)
 
 
+def test_calibration_by_hand_confidence_accuracy_and_ece(teacher_and_blocks):
+    """Confidence, accuracy and the expected calibration error of evaluate_next_token, recomputed from the logits
+    with a loop over the 10 bins (Guo et al., 2017)."""
+    teacher, blocks = teacher_and_blocks
+    student = tiny_llama(seed=3)
+    result = evaluate_next_token(student, blocks, batch_size=7)
+    with torch.no_grad():
+        p = torch.softmax(student.eval()(input_ids=blocks).logits[:, :-1].double(), dim=-1)
+    confidence, guess = p.max(-1)
+    right = (guess == blocks[:, 1:]).double()
+    assert result["confidence"] == pytest.approx(float(confidence.mean()), rel=1e-5)
+    assert result["accuracy"] == pytest.approx(float(right.mean()), rel=1e-5)
+    assert result["overconfidence"] == pytest.approx(result["confidence"] - result["accuracy"], rel=1e-5, abs=1e-9)
+    ece = 0.0
+    for b in range(10):
+        inside = (confidence >= b / 10) & ((confidence < (b + 1) / 10) if b < 9 else True)
+        if inside.any():
+            ece += float(inside.sum()) / confidence.numel() * abs(float(right[inside].mean() - confidence[inside].mean()))
+    assert result["ece"] == pytest.approx(ece, rel=1e-4, abs=1e-7)
+    assert len(result["per_block_overconfidence"]) == len(blocks)
+    assert 0 < result["ece"] < 1
+
+
 def test_train_causal_student_plain_and_distilled_learn_and_are_reproducible(teacher_and_blocks):
     teacher, blocks = teacher_and_blocks
     cache = cache_teacher_topk(teacher, blocks, k=8, temperature=1.0)

@@ -106,9 +106,12 @@ def test_share_of_gap_only_where_there_is_a_gap():
     low, high = (float(x.split(" %")[0]) for x in text.split("interval ")[1].split(" to "))
     assert "of the gap between the student alone and the teacher" in text
     assert low < 50 < high and high - low < 20
+    share = share_of_gap(alone, distilled, teacher, higher_is_better=False)  # the same numbers, for a table or plot
+    assert (round(100 * share.low), round(100 * share.high)) == (round(low), round(high)) and share.low < share.share < share.high
     # a teacher worse than the student alone: a worse distilled student must not read as a gap closed
     worse = share_of_gap(alone, alone + 0.95, alone[0] + 1.0, higher_is_better=False)
     assert worse.startswith("No share of the gap is printed") and "the teacher is worse than the student alone" in flat(worse)
+    assert worse.share is None and worse.low is None
 
 
 def test_the_share_and_the_verdicts_never_disagree():

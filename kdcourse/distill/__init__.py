@@ -12,8 +12,9 @@ trainers, for classifiers (notebooks 03 and 04; 05 shows what goes wrong) and la
     command       the same recipe as `python -m kdcourse.distill` (one CPU/GPU, torchrun, accelerate)
     lm_losses     token-level losses of a causal LM: the shift by one, forward and reverse KL     06
     topk          the teacher stored as top-k log-probabilities + the tail mass, and its losses   06
-    sampled       the teacher stored as tokens drawn from it, with counts: an unbiased target    (07, to come)
-    stores        several stores of one teacher from a single pass; what each keeps, untrained (07, to come)
+    sampled       the teacher stored as tokens drawn from it, with counts: an unbiased target    07
+    stores        several stores of one teacher from a single pass; what each keeps, untrained;
+                  the store to recommend, chosen on validation                                   07
     causal        the teacher's generations, held-out scores, a causal student's training       06
     on_policy     on-policy distillation with TRL's DistillationTrainer                          06
 
@@ -34,7 +35,7 @@ from .topk import (TeacherTopK, cache_teacher_topk, compress_topk, full_logits_b
                    topk_distillation_loss, topk_kd_loss, topk_kd_loss_renormalised)
 from .sampled import (TeacherSamples, cache_teacher_samples, sample_teacher, sampled_distillation_loss,
                       sampled_kd_loss)
-from .stores import SCHEMES, cache_teacher_stores, store_report
+from .stores import SCHEMES, cache_teacher_stores, choose_store, store_report
 from .transfer import (UNLABELLED, augment_text, augmented_set, hide_label_tensor, hide_labels, nested_pools,
                        pseudo_labels)
 from .trainer import INDEX_COLUMN, DistillationTrainer, add_index_column, require_compatible

@@ -16,6 +16,8 @@ from .losses import check_alpha, check_temperature, kl_per_row
 from .sampled import TeacherSamples, sampled_distillation_loss
 from .topk import TeacherTopK, _student_buckets, _teacher_buckets, topk_distillation_loss
 
+CALIBRATION_BINS = 10  # equal-width bins of confidence for the expected calibration error (Guo et al., 2017)
+
 
 @torch.no_grad()
 def teacher_generations(teacher, prompts: torch.Tensor, new_tokens: int, seed: int, batch_size: int = 16,
@@ -55,14 +57,20 @@ def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK |
     separates mean-seeking from mode-seeking students); and, given the teacher's top-k of the same
     blocks, the agreement (the share of positions where the model's most likely next token is the teacher's)
     and the forward and reverse KL to the stored teacher (nats per token, over its k + 1 buckets).
-    Every mean is also given block by block ("per_block" for the loss, "per_block_<name>" for the others):
-    the paired scores `kd.measure.verdict` compares."""
+    Calibration (notebook 07): "confidence", the mean probability of its most likely next token, "accuracy", how
+    often that token is the real next one, "overconfidence", their difference (above 0: surer than it is right), and
+    "ece", the expected calibration error over `CALIBRATION_BINS` bins of confidence (Guo et al., 2017): the
+    positions' weighted mean of |accuracy - confidence| within each bin.
+    Every mean but the ece is also given block by block ("per_block" for the loss, "per_block_<name>" for the
+    others): the paired scores `kd.measure.verdict` compares."""
     if teacher_topk is not None and len(teacher_topk) != len(blocks):
         raise ValueError(f"The teacher's top-k holds {len(teacher_topk)} blocks, not {len(blocks)}: cache it "
                          f"over these very blocks.")
     on = model_device(model)
-    names = ["loss", "entropy"] + (["agreement", "kl", "reverse_kl"] if teacher_topk is not None else [])
+    names = ["loss", "entropy", "confidence", "accuracy", "overconfidence"] + (
+        ["agreement", "kl", "reverse_kl"] if teacher_topk is not None else [])
     per_block = {name: [] for name in names}
+    bins = torch.zeros(3, CALIBRATION_BINS, dtype=torch.float64)  # positions, confidence and correct, per bin
     with eval_mode(model):
         for i in range(0, len(blocks), batch_size):
             ids = to_model(blocks[i:i + batch_size], model)
@@ -71,6 +79,12 @@ def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK |
             log_p = torch.log_softmax(predicting.float(), dim=-1)
             nll = -log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # the next-token loss at every position
             scores = {"loss": nll, "entropy": -(log_p.exp() * log_p).sum(-1)}  # [blocks, positions] each
+            top_log_p, top = log_p.max(dim=-1)
+            scores["confidence"], scores["accuracy"] = top_log_p.exp(), (top == targets).float()
+            scores["overconfidence"] = scores["confidence"] - scores["accuracy"]
+            which = (scores["confidence"] * CALIBRATION_BINS).long().clamp_max(CALIBRATION_BINS - 1).flatten().cpu()
+            for row, values in enumerate((torch.ones_like(nll), scores["confidence"], scores["accuracy"])):
+                bins[row].index_add_(0, which, values.flatten().double().cpu())
             if teacher_topk is not None:
                 stored = teacher_topk[i:i + batch_size]
                 student, _ = _student_buckets(predicting.float() / stored.temperature, stored.indices.to(on).long())
@@ -80,6 +94,7 @@ def evaluate_next_token(model, blocks: torch.Tensor, teacher_topk: TeacherTopK |
             for name, values in scores.items():  # every block has the same number of positions
                 per_block[name] += values.mean(1).tolist()
     result = {name: sum(v) / len(v) for name, v in per_block.items()}
+    result["ece"] = float((bins[1] - bins[2]).abs().sum() / bins[0].sum())  # sum over bins of n_b |conf_b - acc_b| / n
     result |= {"perplexity": math.exp(result["loss"]), "tokens": len(blocks) * (blocks.shape[1] - 1),
                "per_block": per_block.pop("loss")} | {f"per_block_{name}": v for name, v in per_block.items()}
     return result

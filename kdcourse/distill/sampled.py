@@ -1,5 +1,5 @@
 """The teacher of a causal LM stored as tokens drawn from its distribution, and the loss against it: the
-sparse store beside the top-k one (`topk`), for notebook 07 (storing a teacher: top-k against sampled tokens).
+sparse store beside the top-k one (`topk`), taught in notebook 07 (storing a teacher: top-k against sampled tokens).
 
 Anshumann et al. (ACL 2025, "Sparse Logit Sampling: Accelerating Knowledge Distillation in LLMs") point out
 that keeping the teacher's k most likely tokens gives a biased target: whatever is done with the rest, the

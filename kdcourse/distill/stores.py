@@ -54,6 +54,7 @@ def store_report(teacher_logits: torch.Tensor, k: int, scheme: str, temperature:
     the positions of `teacher_logits` [..., vocab] (predicting positions only) of
 
     - bytes: the store's bytes per position (ids, values or counts, and the tail where there is one);
+    - tokens: the distinct tokens it holds per position (k for top-k; fewer for k draws where the teacher is sure);
     - kept: the teacher's probability on the stored tokens;
     - kl: KL(stored target || teacher) in nats, how far the target the student learns is from the teacher (for
       "top-k + tail" it is 0: its k + 1 buckets hold the teacher's own masses, and it says nothing inside the tail);
@@ -93,6 +94,25 @@ def store_report(teacher_logits: torch.Tensor, k: int, scheme: str, temperature:
         kl = torch.zeros_like(kl)  # the buckets are the teacher's own masses
         entropy = entropy - torch.where(tail > 0, tail * tail.clamp_min(1e-30).log(), torch.zeros_like(tail))
     positions = logits.shape[0]
-    return {"bytes": nbytes / positions, "kept": float(kept.mean()), "kl": float(kl.mean()),
-            "top1_excess": float((target_top1 - p.gather(-1, top1).squeeze(-1)).mean()),
+    return {"bytes": nbytes / positions, "tokens": float(held.sum(-1).double().mean()), "kept": float(kept.mean()),
+            "kl": float(kl.mean()), "top1_excess": float((target_top1 - p.gather(-1, top1).squeeze(-1)).mean()),
             "entropy_gap": float((entropy - teacher_entropy).mean())}
+
+
+def choose_store(validation_loss: dict, sizes: dict, plain: float, full: float, keep: float = 0.9):
+    """The store to recommend, chosen on validation blocks only (never on the held-out ones it is then judged on):
+    the smallest whose students keep at least `keep` of the full logits' gain on validation, the share
+    (plain - loss) / (plain - full) of mean validation losses. `validation_loss` and `sizes` map each store's name,
+    e.g. "sampled, k=256", to its students' mean validation loss and its size (in any one unit: bytes, MB).
+
+    Returns: the chosen name (None where no store keeps that much, or where the full logits gain nothing on
+    validation); and each store's share."""
+    if set(validation_loss) != set(sizes):
+        raise ValueError(f"validation_loss and sizes name different stores: {sorted(validation_loss)} against "
+                         f"{sorted(sizes)}.")
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep is a share of the gain, above 0 and at most 1, got {keep!r}.")
+    gain = plain - full
+    shares = {key: (plain - loss) / gain if gain > 0 else float("nan") for key, loss in validation_loss.items()}
+    kept = [key for key, share in shares.items() if gain > 0 and share >= keep]
+    return min(kept, key=lambda key: sizes[key], default=None), shares

@@ -9,9 +9,10 @@ withhold from a class.
                    the helpers every check shares: no answer yet, a call that may raise, closeness
     foundations    notebooks 00, 01, 02: the majority baseline; the causal-LM loss and perplexity;
                    accuracy and macro-F1 from a classifier's logits; a sentence pair as BERT reads it
-    distillation   notebooks 03, 04, 05, 06: the soft-target loss and the share of the gap closed;
+    distillation   notebooks 03-07: the soft-target loss and the share of the gap closed;
                    DistilBERT's layers and the loss of a batch with cached teacher logits; one clean
-                   distillation step; the masked token-level loss of a causal LM
+                   distillation step; the masked token-level loss of a causal LM; 07: the bytes of a
+                   teacher store
 
 Every check is reached from here, as `kd.exercises.check_...`.
 """
@@ -19,4 +20,4 @@ from .core import Check
 from .foundations import (check_accuracy_from_logits, check_clm_loss, check_macro_f1, check_majority_baseline,
                           check_pair_encoding, check_perplexity)
 from .distillation import (check_cached_compute_loss, check_distilbert_layers, check_distillation_step,
-                           check_gap_closed, check_soft_target_loss, check_token_kd_loss)
+                           check_gap_closed, check_soft_target_loss, check_store_bytes, check_token_kd_loss)

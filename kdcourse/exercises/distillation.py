@@ -1,6 +1,7 @@
 """Self-checks of the distillation notebooks, in teaching order: 03 (the soft-target loss, the share
 of the gap closed), 04 (DistilBERT's layers, the loss of a batch with cached teacher logits), 05 (one
-distillation step free of the pitfalls), 06 (the masked token-level loss of a causal LM)."""
+distillation step free of the pitfalls), 06 (the masked token-level loss of a causal LM), 07 (the bytes of a
+teacher store)."""
 from __future__ import annotations
 
 import torch
@@ -256,3 +257,36 @@ def check_token_kd_loss(fn) -> Check:
         return Check(False, f"at T={T:g} the value differs: log_softmax of both logits divided by T, the KL "
                             "summed over the vocabulary, averaged over the real predicting positions, times T**2.")
     return Check(True, "your masked token-level loss matches kd.distill.token_kd_loss at T=1 and T=2.")
+
+
+# --- notebook 07: what a store of the teacher costs ----------------------------------------------
+
+def check_store_bytes(fn) -> Check:
+    """Exercise: write `fn(k, vocab_size, scheme)`, the bytes one position of a store takes as the course keeps it:
+    "top-k + tail" (fp16 values, ids, an fp32 tail), "top-k renormalised" (no tail) or "sampled" (ids and counts
+    of k draws). The reference is what the stores themselves take (`nbytes()`), so the check cannot drift from them."""
+    from ..distill.sampled import sample_teacher
+    from ..distill.topk import compress_topk
+
+    if (missing := _not_attempted(fn)) is not None:
+        return missing
+    for vocab, k, scheme in ((200, 8, "top-k + tail"), (49_152, 256, "top-k + tail"), (49_152, 256, "top-k renormalised"),
+                             (49_152, 16, "sampled"), (49_152, 255, "sampled"), (49_152, 256, "sampled"),
+                             (49_152, 1024, "sampled"), (70_000, 64, "top-k + tail")):
+        logits = torch.randn(2, vocab, generator=torch.Generator().manual_seed(0))
+        if scheme == "sampled":
+            want = sample_teacher(logits, k, 1.0, torch.Generator().manual_seed(0)).nbytes() / 2
+        else:
+            store = compress_topk(logits, k, 1.0)
+            want = (store.nbytes() - (store.tail.nbytes if scheme == "top-k renormalised" else 0)) / 2
+        got, error = _call(fn, k, vocab, scheme)
+        if error is not None:
+            return error
+        if got is None or not _close(got, want):
+            hint = {"top-k + tail": "k fp16 values (2 bytes), k ids and one fp32 tail (4 bytes)",
+                    "top-k renormalised": "k fp16 values and k ids, no tail",
+                    "sampled": "k ids and k counts: a count of up to 255 draws fits one byte, up to 32,767 two"}[scheme]
+            return Check(False, f"{scheme}, k = {k}, a vocabulary of {vocab:,}: expected {want:g} bytes, got {got}. "
+                                f"It holds {hint}; an id takes the smallest integer type that holds the vocabulary "
+                                f"(kd.distill.index_dtype).")
+    return Check(True, "your byte counts match what the stores take, for every scheme and vocabulary size tried.")

@@ -12,7 +12,7 @@
 from .accuracy import agreement, correct_predictions, evaluate_accuracy, with_class_bias
 from .seeds import mean_std, seed_table
 from .compare import model_row
-from .verdict import Verdict, share_of_gap, verdict
+from .verdict import Share, Verdict, share_of_gap, verdict
 from .size import count_parameters, quantize_int8, size_on_disk_mb
 from .speed import cpu_latency, gpu_throughput, latency_by_batch_size
 from .onnx import OnnxClassifier, export_onnx, quantize_onnx

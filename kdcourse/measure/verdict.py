@@ -165,9 +165,16 @@ def verdict(a, b, *, names=("a", "b"), unit: str = "", higher_is_better: bool | 
                    d.shape[1], note, "examples" if groups is None else "groups", fmt)
 
 
+class Share(str):
+    """What `share_of_gap` prints, with its numbers for a table or a plot: `share` and the interval's `low` and
+    `high` (fractions: 1.0 is the whole gap; +-inf where the interval is unbounded), all None where no gap is shown.
+    Read them from the returned object itself: a string method (`.upper()`, slicing) returns a plain str without them."""
+    share = low = high = None
+
+
 def share_of_gap(alone, distilled, teacher, *, names=("the student alone", "the distilled student", "the teacher"),
                  higher_is_better: bool = True, groups=None, unit: str = "", scale: float = 1.0,
-                 fmt: str = "{:+.2f}") -> str:
+                 fmt: str = "{:+.2f}") -> Share:
     """The share of the teacher's lead over the student alone that distillation closed,
     (distilled - alone) / (teacher - alone), with its 95 % interval; printed only where the teacher is better
     than the student alone beyond the noise (by `verdict`), else a sentence saying there is no gap to close,
@@ -180,8 +187,8 @@ def share_of_gap(alone, distilled, teacher, *, names=("the student alone", "the 
     gap = verdict(alone, teacher, names=(names[0], names[2]), higher_is_better=higher_is_better, groups=groups,
                   unit=unit, scale=scale, fmt=fmt)
     if gap.word != "better":
-        return _wrap(f"No share of the gap is printed: no lead of {names[2]} over {names[0]} is shown beyond the noise. "
-                     f"{gap._sentence()}")
+        return Share(_wrap(f"No share of the gap is printed: no lead of {names[2]} over {names[0]} is shown beyond the noise. "
+                     f"{gap._sentence()}"))
     a, d, t = _as_runs(alone, names[0]), _as_runs(distilled, names[1]), _as_runs(teacher, names[2])
     num, den = d - a, t - a
     if groups is not None:
@@ -189,8 +196,10 @@ def share_of_gap(alone, distilled, teacher, *, names=("the student alone", "the 
     ratio = float(num.mean() / den.mean())
     low, high = (_share_bound(num, den, ratio, side) for side in (-1, 1))
     shown = lambda r: f"{100 * r:.0f} %" if math.isfinite(r) else ("no lower bound" if r < 0 else "no upper bound")  # noqa: E731
-    return _wrap(f"{names[1]} closed {100 * ratio:.0f} % of the gap between {names[0]} and {names[2]} "
-                 f"(95 % interval {shown(low)} to {shown(high)}).")
+    text = Share(_wrap(f"{names[1]} closed {100 * ratio:.0f} % of the gap between {names[0]} and {names[2]} "
+                       f"(95 % interval {shown(low)} to {shown(high)})."))
+    text.share, text.low, text.high = ratio, low, high
+    return text
 
 
 def _share_bound(num: np.ndarray, den: np.ndarray, ratio: float, side: int, limit: float = 100.0) -> float:

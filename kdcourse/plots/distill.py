@@ -1,5 +1,5 @@
 """Figures of notebook 04 (BERT -> DistilBERT): accuracy against latency, general-distillation losses, the
-few-label and pool curves.
+few-label and pool curves; and of notebook 07 (storing a teacher): what each store keeps, the share of the gain kept.
 """
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..measure.seeds import mean_std
+from .common import new_axes
 
 
 def plot_accuracy_vs_latency(rows: Sequence[Mapping], latency_key: str = "p50@32 ms", title: str | None = None,
@@ -126,3 +127,78 @@ def plot_pool_curve(pools: Sequence[int], n_labels: int, alone: Sequence[Sequenc
     fig.suptitle(title or "How much unlabelled text the soft labels need")
     fig.tight_layout()
     return fig, (left, right)
+
+
+SCHEME_COLORS = {"top-k + tail": "C0", "top-k renormalised": "C1", "sampled": "C2"}  # one colour per store, every plot
+
+
+def plot_store_report(rows: Sequence[Mapping], title: str | None = None):
+    """Notebook 07, before any training: what each store of the teacher keeps as its size grows. Three panels
+    over the bytes a store takes per position (log scale), one line per scheme: the teacher's probability on the
+    stored tokens, the KL of the stored target from the teacher, and how much more probability the target puts on
+    the teacher's most likely token than the teacher does (above 0: more confident than the teacher).
+
+    `rows`: dicts with "scheme", "k", "bytes", "kept", "kl" and "top1_excess" (kd.distill.store_report's keys)."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    panels = (("kept", "teacher's probability on the stored tokens (%)", 100),
+              ("kl", "KL(stored target || teacher) (nats per position)", 1),
+              ("top1_excess", "target minus teacher, top token (probability points)", 100))
+    # where two lines coincide (the two top-k stores keep the same tokens; top-k + tail and sampled are both
+    # unbiased), only one of them writes its k beside its points
+    quiet = {("kept", "top-k renormalised"), ("top1_excess", "top-k + tail")}
+    for ax, (key, label, scale) in zip(axes, panels):
+        for scheme in dict.fromkeys(r["scheme"] for r in rows):
+            if key == "kl" and scheme == "top-k + tail":
+                continue  # 0 by construction (its buckets are the teacher's own masses): not a perfect store
+            color = SCHEME_COLORS.get(scheme, "C3")
+            mine = sorted((r for r in rows if r["scheme"] == scheme), key=lambda r: r["bytes"])
+            ax.plot([r["bytes"] for r in mine], [scale * r[key] for r in mine], marker="o", color=color, label=scheme,
+                    linestyle="--" if scheme == "top-k renormalised" else "-")  # dashed: visible where lines coincide
+            if (key, scheme) in quiet:
+                continue
+            for r in mine[:: max(1, len(mine) // 4)]:  # a few k written beside their points
+                ax.annotate(f"k={r['k']}", (r["bytes"], scale * r[key]), fontsize=7, color=color, textcoords="offset points",
+                            xytext=(3, -10) if scheme == "sampled" else (3, 4))
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set(xlabel="bytes per position (log scale)", ylabel=label)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_title("probability kept")
+    axes[1].set_title("distance from the teacher (top-k + tail: 0 by construction)", fontsize=10)
+    axes[2].set_title("bias: more confident than the teacher?")
+    axes[0].legend(fontsize=9)
+    fig.suptitle(title or "What a store of the teacher keeps, before any training")
+    fig.tight_layout()
+    return axes
+
+
+def plot_kept_share(rows: Sequence[Mapping], title: str | None = None, ax=None):
+    """Notebook 07, after training: the share of the full logits' gain each store's students kept (in %, with
+    its 95 % interval), against the store's size in MB (log scale), one colour per scheme. 100 % is the full
+    logits, 0 % the plain next-token loss (dashed lines).
+
+    `rows`: dicts with "scheme", "k", "MB", "share", "low" and "high" (shares as fractions; an unbounded end of
+    an interval is drawn to the edge of the plot)."""
+    ax = new_axes(ax, figsize=(7.5, 4.6))
+    for i, scheme in enumerate(dict.fromkeys(r["scheme"] for r in rows)):
+        color = SCHEME_COLORS.get(scheme, "C3")  # the colours of plot_store_report
+        mine = sorted((r for r in rows if r["scheme"] == scheme), key=lambda r: r["MB"])
+        x = np.array([r["MB"] for r in mine]) * (1 + 0.04 * (i - 0.5))  # the schemes side by side
+        y = np.clip([100 * r["share"] for r in mine], -100.0, 200.0)  # the plot's range; the text prints the rest
+        low = np.array([100 * max(r["low"], -1.0) for r in mine])
+        high = np.array([100 * min(r["high"], 2.0) for r in mine])
+        ax.errorbar(x, y, yerr=[y - low, high - y], fmt="o-", capsize=5, color=color, label=scheme)
+        for r, xi, yi in zip(mine, x, y):
+            ax.annotate(f"k={r['k']}", (xi, yi), fontsize=8, xytext=(5, -12), textcoords="offset points", color=color)
+    for level, name in ((100, "full logits"), (0, "plain next-token loss")):
+        ax.axhline(level, linestyle="--", color="grey")
+        ax.annotate(name, (0.01, level), xycoords=("axes fraction", "data"), fontsize=8, xytext=(0, 3),
+                    textcoords="offset points", color="grey")
+    ax.set_xscale("log")
+    ax.set(xlabel="store size for the training blocks (MB, log scale)",
+           ylabel="share of the full logits' gain kept (%)",
+           title=title or "How much of the full-logit gain each store keeps (95 % intervals)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=9)
+    ax.figure.tight_layout()
+    return ax
