@@ -6,11 +6,13 @@ this one rule, so a notebook never names a device:
 - `device()`: the CUDA GPU when there is one, else the CPU.
 - `precision()`: 'bf16' on GPUs whose tensor cores do bfloat16 (compute capability 8.0 and up:
   A100, L4, H100), 'fp16' with loss scaling on older GPUs such as Colab's free T4 (7.5: it can
-  emulate bfloat16, slowly, without tensor cores), 'fp32' on a CPU.
+  emulate bfloat16, slowly, without tensor cores), 'fp32' on a CPU. KDCOURSE_PRECISION (fp16, bf16 or fp32)
+  overrides it on a GPU: an H100 then trains as a T4 does, which is how the course tests the T4's path.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -23,12 +25,21 @@ def device() -> torch.device:
 
 
 def precision(on: torch.device | str | None = None) -> str:
-    """'bf16' from compute capability 8.0, 'fp16' below it, 'fp32' on a CPU (see the module docstring)."""
+    """'bf16' from compute capability 8.0, 'fp16' below it, 'fp32' on a CPU (see the module docstring);
+    on a GPU, KDCOURSE_PRECISION when it is set."""
     on = torch.device(on) if on is not None else device()
     if on.type != "cuda":
         return "fp32"
     major, _ = torch.cuda.get_device_capability(on)
-    return "bf16" if major >= 8 else "fp16"
+    natural = "bf16" if major >= 8 else "fp16"
+    forced = os.environ.get("KDCOURSE_PRECISION", "")
+    if forced not in ("", *PRECISIONS):
+        raise ValueError(f"KDCOURSE_PRECISION={forced!r}: use one of {', '.join(PRECISIONS)}, or leave it unset "
+                         f"(this GPU's own choice is {natural}).")
+    if forced == "bf16" and major < 8:
+        raise ValueError(f"KDCOURSE_PRECISION=bf16 on a GPU of compute capability {major}.x: its tensor cores have no "
+                         f"bfloat16. Use fp16 (with loss scaling) or leave it unset.")
+    return forced or natural
 
 
 def autocast(on: torch.device | str | None = None):
@@ -75,6 +86,7 @@ def describe() -> str:
     on = device()
     if on.type == "cuda":
         major, minor = torch.cuda.get_device_capability(on)
+        forced = " (set by KDCOURSE_PRECISION)" if os.environ.get("KDCOURSE_PRECISION") else ""
         return (f"cuda ({torch.cuda.get_device_name(on)}, compute capability {major}.{minor}), "
-                f"precision {precision(on)}")
+                f"precision {precision(on)}{forced}")
     return f"cpu ({torch.get_num_threads()} threads), precision fp32"

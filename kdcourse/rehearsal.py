@@ -8,6 +8,7 @@ proves the code runs (and times it with `--size full`), never what accuracy it r
 stand-in gets the real SmolLM2 tokenizer, read from the packaged SmolLM2-135M GGUF file.
 
     python -m kdcourse.rehearsal --output /tmp/hf/hub --size tiny
+    python -m kdcourse.rehearsal --output /tmp/full/hub --size full --tokenizers-from /tmp/hf/hub  # no asset packages
     HF_HUB_OFFLINE=1 HF_HOME=/tmp/hf KDCOURSE_PROFILE=gpu python ...   # the cache is HF_HOME/hub
 """
 from __future__ import annotations
@@ -54,12 +55,26 @@ def snapshot_dir(cache: Path, repo_id: str, size: str, repo_type: str = "model")
     return snapshot
 
 
-def wordpiece_vocab() -> dict[str, int]:
-    """bert-base-uncased's WordPiece vocabulary (30,522 entries), from the packaged MiniLM.
+def wordpiece_vocab(tokenizers_from: Path | None = None) -> dict[str, int]:
+    """bert-base-uncased's WordPiece vocabulary (30,522 entries), from the packaged MiniLM, or from the bert
+    stand-in of an earlier rehearsal cache `tokenizers_from` (a machine without the asset packages).
 
     All-MiniLM-L6-v2 kept BERT's vocabulary, so the course ships it without the hub."""
+    if tokenizers_from is not None:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(_earlier(tokenizers_from, "bert-base-uncased"))).get_vocab()
     lines = (package_file(MINILM) / "vocab.txt").read_text(encoding="utf-8").splitlines()
     return {token: i for i, token in enumerate(lines)}
+
+
+def _earlier(cache: Path, repo_id: str) -> Path:
+    """The snapshot folder of `repo_id` in an earlier rehearsal cache (either size: the tokenizers are the same)."""
+    found = sorted((Path(cache) / f"models--{repo_id.replace('/', '--')}" / "snapshots").glob("*/"))
+    if not found:
+        raise FileNotFoundError(f"{cache} holds no {repo_id}: pass the hub folder of a rehearsal cache "
+                                f"(python -m kdcourse.rehearsal --output DIR/hub) to --tokenizers-from.")
+    return found[0]
 
 
 # The real models' config.json files, shipped in data/hub_configs/ (a few hundred bytes each; data/provenance.json).
@@ -128,15 +143,18 @@ def smollm2_config(size: str, tokenizer):
     return LlamaConfig(**config)
 
 
-def smollm2_tokenizer():
-    """SmolLM2's tokenizer (shared by the 135M and 360M models), read from the packaged SmolLM2-135M GGUF."""
+def smollm2_tokenizer(tokenizers_from: Path | None = None):
+    """SmolLM2's tokenizer (shared by the 135M and 360M models), read from the packaged SmolLM2-135M GGUF, or from
+    the SmolLM2 stand-in of an earlier rehearsal cache `tokenizers_from`."""
     from transformers import AutoTokenizer
 
+    if tokenizers_from is not None:
+        return AutoTokenizer.from_pretrained(str(_earlier(tokenizers_from, SMOLLM2_TEACHER)))
     gguf = package_file(SMOLLM2)
     return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
 
 
-def write_smollm2(cache: Path, size: str) -> Path:
+def write_smollm2(cache: Path, size: str, tokenizers_from: Path | None = None) -> Path:
     """A random 32-layer SmolLM2-360M-Instruct and SmolLM2's real tokenizer, saved under its hub id in the dtype
     of the real config ("torch_dtype": "bfloat16"), so the rehearsal meets what a GPU does.
 
@@ -144,7 +162,7 @@ def write_smollm2(cache: Path, size: str) -> Path:
     import torch
     from transformers import LlamaForCausalLM
 
-    tokenizer = smollm2_tokenizer()
+    tokenizer = smollm2_tokenizer(tokenizers_from)
     config = smollm2_config(size, tokenizer)
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).to(config.dtype)
@@ -154,7 +172,7 @@ def write_smollm2(cache: Path, size: str) -> Path:
     return snapshot
 
 
-def write_encoder(cache: Path, repo_id: str, size: str) -> Path:
+def write_encoder(cache: Path, repo_id: str, size: str, tokenizers_from: Path | None = None) -> Path:
     """A random masked-LM BERT or DistilBERT, and the WordPiece tokenizer, saved under `repo_id`.
 
     Loads as `AutoModelForMaskedLM` / `AutoModel` / `AutoTokenizer.from_pretrained(repo_id)`."""
@@ -169,7 +187,8 @@ def write_encoder(cache: Path, repo_id: str, size: str) -> Path:
     model = model_class(config(size))
     snapshot = snapshot_dir(cache, repo_id, size)
     model.save_pretrained(snapshot)
-    tokenizer_class(vocab=wordpiece_vocab(), do_lower_case=True, model_max_length=512).save_pretrained(snapshot)
+    tokenizer_class(vocab=wordpiece_vocab(tokenizers_from), do_lower_case=True,
+                    model_max_length=512).save_pretrained(snapshot)
     return snapshot
 
 
@@ -241,17 +260,19 @@ def write_glue(cache: Path, size: str) -> Path:
     return snapshot
 
 
-def build(output: str | Path, size: str = "tiny") -> Path:
+def build(output: str | Path, size: str = "tiny", tokenizers_from: str | Path | None = None) -> Path:
     """Write every repository of HUB_IDS into the hub cache folder `output`, one printed line each.
+    `tokenizers_from`: an earlier rehearsal cache to read SmolLM2's tokenizer and BERT's vocabulary from, where
+    the asset packages are not installed (a GPU machine that is sent a tiny cache and writes the full one).
 
     Point the course at it with HF_HUB_CACHE=output (or HF_HOME=X when output is X/hub)."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}.")
-    cache = Path(output)
-    writers = {"bert-base-uncased": lambda: write_encoder(cache, "bert-base-uncased", size),
-               "distilbert-base-uncased": lambda: write_encoder(cache, "distilbert-base-uncased", size),
+    cache, earlier = Path(output), None if tokenizers_from is None else Path(tokenizers_from)
+    writers = {"bert-base-uncased": lambda: write_encoder(cache, "bert-base-uncased", size, earlier),
+               "distilbert-base-uncased": lambda: write_encoder(cache, "distilbert-base-uncased", size, earlier),
                "gpt2": lambda: write_gpt2(cache, size),
-               SMOLLM2_TEACHER: lambda: write_smollm2(cache, size),
+               SMOLLM2_TEACHER: lambda: write_smollm2(cache, size, earlier),
                SST2_REPO: lambda: write_glue(cache, size)}
     for repo_id in HUB_IDS:
         start = time.perf_counter()
@@ -276,9 +297,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", required=True, help="the hub cache folder to write (e.g. X/hub)")
     parser.add_argument("--size", choices=SIZES, default="tiny",
                         help="tiny: 32-wide layers, 400 training sentences; full: real sizes, for timing")
+    parser.add_argument("--tokenizers-from", default=None,
+                        help="an earlier rehearsal cache (DIR/hub) to read the tokenizers from, without the asset packages")
     args = parser.parse_args(argv)
     _quiet_progress_bars()
-    cache = build(args.output, args.size)
+    cache = build(args.output, args.size, args.tokenizers_from)
     print(f"Use it with: HF_HUB_OFFLINE=1 HF_HUB_CACHE={cache.resolve()}")
 
 

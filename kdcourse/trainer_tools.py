@@ -221,19 +221,25 @@ def without_progress_table(trainer):
     return trainer
 
 
-def text_progress(trainer):
-    """Show the Trainer's progress as one bar that fills, and return the Trainer. Inside Jupyter the Trainer
-    draws a table that grows a row at every log (forty rows a run here: a wall in a stored notebook, on GitHub
-    and on the course website); in a terminal its bar prints every log as a line. The log itself stays in
-    `trainer.state.log_history` (`training_history` reads it)."""
+def text_progress(trainer, desc: str | None = None):
+    """Show the Trainer's progress as one bar that fills, named `desc` (which run it is, in a cell that trains
+    several), and return the Trainer. Inside Jupyter the Trainer draws a table that grows a row at every log
+    (forty rows a run here: a wall in a stored notebook, on GitHub and on the course website); in a terminal its
+    bar prints every log as a line. The log itself stays in `trainer.state.log_history` (`training_history`)."""
     from transformers.trainer_callback import ProgressCallback
 
     class BarOnly(ProgressCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            super().on_train_begin(args, state, control, **kwargs)
+            if desc and self.training_bar is not None:
+                self.training_bar.set_description(desc)
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             pass  # no printed line per log: the numbers are in state.log_history
 
     without_progress_table(trainer)
-    trainer.add_callback(BarOnly())
+    if not trainer.args.disable_tqdm:  # disable_tqdm=True: no bar at all
+        trainer.add_callback(BarOnly())
     return trainer
 
 

@@ -97,7 +97,9 @@ def _notebook_02(p: Profile) -> list[Phase]:
             Phase("test predictions of every run (predict_proba, fp32)", 3 * n * _sentiment_tokens(p, "test") * enc, 0,
                   precision="fp32"),
             *_fine_tune(p, 2, demo, enc, "learning-rate demo (2 runs, 1 epoch)"),
-            *_fine_tune(p, 2, demo, enc, "precision demo (fp32 and mixed, 1 epoch)"),
+            *(dataclasses.replace(ph, gpu_only=True, precision=precision)  # one epoch in each precision
+              for precision in ("fp32", "mixed")
+              for ph in _fine_tune(p, 1, demo, enc, f"precision demo: {precision}, 1 epoch (skipped without CUDA)")),
             *_sentence_pairs(p)]
 
 
@@ -137,8 +139,9 @@ def _mnist_fits(p: Profile) -> list[Phase]:
                  len(m.few_labels) * m.few_label_teacher_steps, size="small"),
            Phase(f"few labels: {few_students} students", few_students * few_steps * m.batch_size * 3 * student,
                  few_students * few_steps, size="small")]
-    return [Phase("CNN teachers (course + GPU cell)", 2 * m.teacher_epochs * n * 3 * cnn,
-                  batches(2 * m.teacher_epochs), size="small"),
+    return [Phase("CNN teacher", m.teacher_epochs * n * 3 * cnn, batches(m.teacher_epochs), size="small"),
+            Phase("the GPU cell's CNN teacher (batch 512; skipped without CUDA)", m.teacher_epochs * n * 3 * cnn,
+                  int(m.teacher_epochs * n / 512), size="small", gpu_only=True),
             Phase("MLP students (section 5, tiny)", small * n * 3 * student, batches(small), size="small"),
             Phase("T x alpha sweep on validation", sweep * fit_n * 3 * student, batches(sweep, fit_n), size="small"),
             Phase("teacher labels the jittered copies", m.copies * fit_n * cnn, 0, size="small"),
@@ -166,7 +169,7 @@ def _notebook_04(p: Profile) -> list[Phase]:
     student = per_token("encoder", p.encoder, length, layers=layers)
     big, small = shape("encoder", p.encoder), shape("encoder", p.encoder, layers=layers)
     train = _sentiment_tokens(p, "train") if d.train_size is None else d.train_size * length
-    runs = 4 * len(d.seeds) + 2  # 2 starts x alone/distilled x seeds, + random init, GPU cell
+    runs = 4 * len(d.seeds) + 1  # 2 starts x alone/distilled x seeds, + random init
     c = p.pretrain
     general = d.general_steps * d.general_batch_size * c.max_length * (
         per_token("encoder", p.encoder, c.max_length) + 3 * per_token("encoder", p.encoder, c.max_length, layers=layers))
@@ -197,6 +200,8 @@ def _notebook_04(p: Profile) -> list[Phase]:
             Phase("other domains: the teacher and every student of sections 5-6 (fp32)", other * (teacher + scored * student),
                   0, precision="fp32"),
             *_fine_tune(p, runs * d.epochs, train, student, f"{runs} student runs", small, big.params),
+            *(dataclasses.replace(ph, gpu_only=True) for ph in _fine_tune(  # distilbert-base-uncased in gpu: 6 layers too
+                p, d.epochs, train, student, "the GPU cell's student (skipped without CUDA)", small, big.params)),
             *headline, *few,
             Phase("general distillation (2 variants) + their fine-tuning",
                   2 * general + 2 * 3 * d.epochs * train * student,
@@ -206,13 +211,19 @@ def _notebook_04(p: Profile) -> list[Phase]:
                   latency * (teacher + student) / 2 + 3 * _sentiment_tokens(p, "test") * student, 0, on="cpu")]
 
 
-def _notebook_06(p: Profile) -> list[Phase]:
+def _lm_shapes(p: Profile) -> tuple[float, float, SimpleNamespace, SimpleNamespace]:
+    """Notebooks 06 and 07: the teacher's and the student's forward FLOPs per token, and their shapes."""
     c = p.lm_distillation
     depth = 30 if p.lm_teacher == "offline" else 32  # SmolLM2-135M, SmolLM2-360M
-    teacher = per_token("causal_lm", p.lm_teacher, c.block_size)
     layers = len(spread_layers(SimpleNamespace(config=SimpleNamespace(num_hidden_layers=depth)), c.student_layers))
-    student = per_token("causal_lm", p.lm_teacher, c.block_size, layers=layers)
-    big, small = shape("causal_lm", p.lm_teacher), shape("causal_lm", p.lm_teacher, layers=layers)
+    return (per_token("causal_lm", p.lm_teacher, c.block_size),
+            per_token("causal_lm", p.lm_teacher, c.block_size, layers=layers),
+            shape("causal_lm", p.lm_teacher), shape("causal_lm", p.lm_teacher, layers=layers))
+
+
+def _notebook_06(p: Profile) -> list[Phase]:
+    c = p.lm_distillation
+    teacher, student, big, small = _lm_shapes(p)
     tokens = c.steps * c.batch_size * c.block_size  # one student run
     runs = 2 * len(c.seeds) + 2  # plain and top-k per seed; reverse KL and sequence-level at one seed
     # the compute-matched plain student: the teacher's pass over the training blocks, paid in plain steps
@@ -243,11 +254,7 @@ def _notebook_06(p: Profile) -> list[Phase]:
 
 def _notebook_07(p: Profile) -> list[Phase]:
     c, s = p.lm_distillation, p.lm_stores
-    depth = 30 if p.lm_teacher == "offline" else 32  # SmolLM2-135M, SmolLM2-360M
-    teacher = per_token("causal_lm", p.lm_teacher, c.block_size)
-    layers = len(spread_layers(SimpleNamespace(config=SimpleNamespace(num_hidden_layers=depth)), c.student_layers))
-    student = per_token("causal_lm", p.lm_teacher, c.block_size, layers=layers)
-    big, small = shape("causal_lm", p.lm_teacher), shape("causal_lm", p.lm_teacher, layers=layers)
+    teacher, student, big, small = _lm_shapes(p)
     seeds, tokens = len(c.seeds), s.steps * c.batch_size * c.block_size  # one student run's tokens
     stored = (1 + 2 * len(s.store_sizes)) * seeds  # the plain students and one per store and seed
     scored = (stored + seeds) * (c.eval_blocks + s.validation_blocks) * c.block_size

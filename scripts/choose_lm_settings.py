@@ -1,11 +1,11 @@
 """Choose notebook 06's top-k size k and loss weight alpha on validation speeches, never on the held-out ones.
 
-Every tenth speech is the notebook's test set (kd.load_speeches("test")). This script splits the *training*
-speeches once more: every fifth of them is validation. Students are trained exactly as in notebook 06 (same
-student, steps, batch size, learning rate and number of training blocks, drawn from the other training
-speeches) and scored on blocks spread over the validation speeches. The grid and its scores are written to
-data/lm_settings_search.json, which notebook 06 prints; the profile's k and alpha must equal the choice
-(tests/test_profiles.py checks it).
+Every tenth speech is the notebook's test set (kd.load_speeches("test")). The training speeches split once more,
+as everywhere in the course: every fifth of them is validation (kd.load_speeches("validation"), the rest "fit").
+Students are trained exactly as in notebook 06 (same student, steps, batch size, learning rate and number of
+training blocks, drawn from the "fit" speeches) and scored on blocks spread over the validation speeches. The
+grid and its scores are written to data/lm_settings_search.json, which notebook 06 prints; the profile's k and
+alpha must equal the choice (tests/test_profiles.py checks it).
 
     KDCOURSE_PROFILE=cpu OMP_NUM_THREADS=2 python scripts/choose_lm_settings.py    # about 15 minutes on 2 cores
 """
@@ -27,10 +27,8 @@ def main() -> None:
     P = kd.profile()
     C = P.lm_distillation
     teacher, tok = kd.models.load_lm_teacher(P)
-    speeches = kd.load_speeches("train", P)
-    names = list(speeches)
-    validation = {n: speeches[n] for i, n in enumerate(names) if i % 5 == 2}
-    pool = [par for i, n in enumerate(names) if i % 5 != 2 for par in speeches[n]]
+    validation = kd.load_speeches("validation", P)
+    pool = [par for passages in kd.load_speeches("fit", P).values() for par in passages]
     blocks = kd.lm.pack_blocks(pool, tok, C.block_size, kind="clm")
     chosen = torch.randperm(len(blocks), generator=torch.Generator().manual_seed(P.seed))[: C.train_blocks]
     train = blocks[chosen]

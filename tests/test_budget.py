@@ -114,3 +114,16 @@ def test_notebook_06_pays_for_its_seeds_and_its_on_policy_steps():
     for field, value in more.items():
         bigger = dataclasses.replace(gpu, lm_distillation=dataclasses.replace(c, **{field: value}))
         assert budget.seconds(budget.phases(nb, bigger)) > budget.seconds(budget.phases(nb, gpu)) + 30, field
+
+
+@pytest.mark.parametrize("nb", ["02_finetuning_bert.ipynb", "03_distilling_mnist.ipynb", "04_bert_to_distilbert.ipynb",
+                                "06_distilling_a_language_model.ipynb"])
+def test_a_gpu_only_cell_is_priced_on_the_t4_and_left_out_on_the_cpu(nb):
+    """Each of these notebooks has cells that run only with CUDA (and says it was skipped on a CPU): its work
+    counts on a T4, and not in the CPU pricing checked against the stored cpu run."""
+    work = budget.phases(nb, kd.get_profile("cpu"))
+    only = [ph for ph in work if ph.gpu_only]
+    rest = [ph for ph in work if not ph.gpu_only]
+    assert only, "no gpu_only phase"
+    assert budget.seconds(work, "CPU (2 threads)") == pytest.approx(budget.seconds(rest, "CPU (2 threads)"))
+    assert budget.seconds(work, "Colab T4") > budget.seconds(rest, "Colab T4")

@@ -143,7 +143,8 @@ def test_text_progress_shows_one_bar_and_no_log_lines(data, tokenizer, tmp_path,
 
     args = tt.training_arguments(tmp_path, SMOKE.finetune, seed=SMOKE.seed, learning_rate=1e-2, epochs=2, batch_size=3,
                                  save_strategy="no", eval_strategy="no", load_best_model_at_end=False, logging_steps=1)
-    trainer = tt.text_progress(tt.make_trainer(tiny_classifier(), args, tokenizer, data["train"], data["validation"]))
+    trainer = tt.text_progress(tt.make_trainer(tiny_classifier(), args, tokenizer, data["train"], data["validation"]),
+                               "tiny run, seed 0")
     kinds = [type(c) for c in trainer.callback_handler.callbacks]
     assert DEFAULT_PROGRESS_CALLBACK not in kinds and PrinterCallback not in kinds
     assert sum(issubclass(k, ProgressCallback) for k in kinds) == 1  # the one bar
@@ -151,6 +152,7 @@ def test_text_progress_shows_one_bar_and_no_log_lines(data, tokenizer, tmp_path,
     trainer.train()
     out = capsys.readouterr()
     assert "%|" in out.err and "'loss'" not in out.out + out.err  # a bar that fills, no dict printed per log
+    assert "tiny run, seed 0: 100%|" in out.err  # named: which run of a cell it is
     assert len(tt.training_history(trainer)[0]) >= 2  # the losses are all in the log
 
 

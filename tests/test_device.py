@@ -11,10 +11,31 @@ from kdcourse.loop import Stepper, warmup_linear
 @pytest.mark.parametrize("capability, expected", [((7, 5), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")])
 def test_precision_follows_compute_capability(monkeypatch, capability, expected):
     # a T4 (7.5) reports bf16 as "supported" (emulated, slow): the rule must not trust that
+    monkeypatch.delenv("KDCOURSE_PRECISION", raising=False)  # the hardware's own choice
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda on=None: capability)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     assert dev.precision("cuda") == expected
     assert dev.trainer_precision("cuda") == {"fp16": expected == "fp16", "bf16": expected == "bf16"}
+
+
+@pytest.mark.parametrize("forced, capability, expected", [("fp16", (9, 0), "fp16"), ("fp32", (9, 0), "fp32"),
+                                                          ("bf16", (8, 0), "bf16"), ("fp16", (7, 5), "fp16")])
+def test_kdcourse_precision_forces_a_gpu_to_another_precision(monkeypatch, forced, capability, expected):
+    # how an H100 rehearses a T4's path: fp16 with a loss scaler, where it would pick bf16
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda on=None: capability)
+    monkeypatch.setenv("KDCOURSE_PRECISION", forced)
+    assert dev.precision("cuda") == expected
+    assert dev.trainer_precision("cuda") == {"fp16": expected == "fp16", "bf16": expected == "bf16"}
+    assert dev.precision("cpu") == "fp32"  # a CPU computes in fp32 whatever is asked
+
+
+@pytest.mark.parametrize("forced, capability, words", [("fp8", (9, 0), "use one of fp32, fp16, bf16"),
+                                                       ("bf16", (7, 5), "no bfloat16")])
+def test_a_precision_a_gpu_cannot_use_is_refused_with_the_fix(monkeypatch, forced, capability, words):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda on=None: capability)
+    monkeypatch.setenv("KDCOURSE_PRECISION", forced)
+    with pytest.raises(ValueError, match=words):
+        dev.precision("cuda")
 
 
 def test_cpu_is_fp32_and_its_trainer_arguments_too():

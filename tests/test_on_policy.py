@@ -56,16 +56,18 @@ def test_distillation_arguments_run_in_fp32_on_a_cpu_without_checkpointing(tmp_p
                                          beta=2.0, temperature=1.0, seed=0)
 
 
-def test_a_few_on_policy_steps_train_the_student_and_leave_the_teacher_alone(blocks, smollm2_tok, tmp_path):
+def test_a_few_on_policy_steps_train_the_student_and_leave_the_teacher_alone(blocks, smollm2_tok, tmp_path, capsys):
     teacher = tiny_smollm2(smollm2_tok, layers=4, seed=0)
     student = kd.distill.make_student(teacher, (0, 3))
     teacher_before = [p.detach().clone() for p in teacher.parameters()]
     student_before = [p.detach().clone() for p in student.parameters()]
     args = on_policy.distillation_arguments(tmp_path, steps=3, batch_size=2, new_tokens=4, learning_rate=1e-2,
-                                            beta=1.0, temperature=1.0, seed=0, disable_tqdm=True)
+                                            beta=1.0, temperature=1.0, seed=0)
     prompts = on_policy.prompt_dataset(blocks, smollm2_tok, 8)
     trainer = on_policy.on_policy_trainer(student, teacher, smollm2_tok, prompts, args, prompts.select(range(2)))
+    capsys.readouterr()
     trainer.train()
+    assert "on-policy (TRL), beta=1: 100%|" in capsys.readouterr().err  # one bar, named after the run
     losses = on_policy.logged_losses(trainer)
     assert len(losses) == 3 and all(torch.isfinite(torch.tensor(losses)))
     assert smollm2_tok.padding_side == "left"  # generation continues every prompt directly

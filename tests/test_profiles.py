@@ -147,6 +147,7 @@ def test_notebook_06_uses_the_k_and_alpha_chosen_on_validation_speeches():
     best = min((r for r in search["rows"] if r["k"] is not None), key=lambda r: r["validation loss"])
     assert (best["k"], best["alpha"]) == (C.top_k, C.alpha)
     assert not set(search["validation_speeches"]) & set(kd.load_speeches("test", kd.get_profile("cpu")))
+    assert search["validation_speeches"] == list(kd.load_speeches("validation", kd.get_profile("cpu")))  # the one split
 
 
 def test_few_label_pools_put_the_pool_curve_at_the_largest_n():

@@ -165,3 +165,26 @@ def test_the_smollm2_stand_in_is_bf16_like_the_real_one_and_the_course_loads_it_
     assert plain.dtype == torch.bfloat16  # what transformers 5 gives by default: the T4's loss scaler would fail
     course = kd.models.from_pretrained(AutoModelForCausalLM, SMOLLM2_TEACHER, **offline(rehearsal_cache))
     assert course.dtype == torch.float32
+
+
+def test_a_machine_without_the_asset_packages_reads_the_tokenizers_from_an_earlier_cache(rehearsal_cache, tmp_path,
+                                                                                          monkeypatch):
+    # a GPU machine is sent the tiny cache and writes the full one there: the tokenizers must be the same ones
+    import kdcourse.rehearsal as rehearsal
+    from kdcourse.assets import MissingAssetError
+
+    real_vocab, real_tok = wordpiece_vocab(), smollm2_tokenizer()
+
+    def missing(asset):
+        raise MissingAssetError(f"{asset[0]} is not installed here")
+
+    monkeypatch.setattr(rehearsal, "package_file", missing)
+    with pytest.raises(MissingAssetError):
+        wordpiece_vocab()
+    assert wordpiece_vocab(rehearsal_cache) == real_vocab
+    tok = smollm2_tokenizer(rehearsal_cache)
+    assert tok.get_vocab() == real_tok.get_vocab() and tok.eos_token_id == real_tok.eos_token_id
+    snapshot = rehearsal.write_smollm2(tmp_path / "hub", "tiny", rehearsal_cache)
+    assert (snapshot / "tokenizer.json").exists() and (snapshot / "model.safetensors").exists()
+    with pytest.raises(FileNotFoundError, match="--tokenizers-from"):
+        smollm2_tokenizer(tmp_path / "nothing here")

@@ -26,7 +26,9 @@ def _store(key, k, T):
     return compress_topk(shift_for_next_token(I[key])[0], k, T, dtype=torch.float32)
 
 
-# Notebook 06's losses: the same arithmetic, in the same order, as before: bit for bit.
+# Notebook 06's losses: the same arithmetic, in the same order, as before: the losses bit for bit. Their gradients
+# too on the machine that stored them; another CPU's vector kernels may sum the backward pass in another order (an
+# AMD EPYC with AVX-512: up to 1.2 fp32 roundings of the largest gradient), so gradients may differ by 2 of those.
 BIT_IDENTICAL = {"next_token_loss masked": (lambda s: next_token_loss(s, I["lm_ids"], I["lm_mask"]), "lm_student"),
                  "hidden_cosine_loss masked": (lambda s: hidden_cosine_loss(s, I["hid_teacher"], I["hid_mask"]),
                                                "hid_student")}
@@ -71,7 +73,8 @@ def test_language_model_losses_are_bit_identical_to_before(name):
     loss, grad = _case(*BIT_IDENTICAL[name])
     want = GOLDEN["expected"][name]
     assert torch.equal(loss, want["loss"]), (loss.item(), want["loss"].item())
-    assert torch.equal(grad, want["grad"])
+    rounding = torch.finfo(torch.float32).eps * want["grad"].abs().max().item()
+    torch.testing.assert_close(grad, want["grad"], rtol=0, atol=2 * rounding)
 
 
 @pytest.mark.parametrize("name", sorted(SAME_TO_ROUNDING) + sorted(ONE_PASS))

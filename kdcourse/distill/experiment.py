@@ -24,7 +24,7 @@ def train_classifier_student(student, train_dataset, tokenizer, profile: Profile
     plus `alpha_cos` for the hidden-state cosine. Every student gets the same data, batch size,
     epochs, schedule and (per seed) the same batch order, so only the training signal differs.
     No evaluation during training: the notebook measures every student on the test split afterwards.
-    The run shows one progress bar (`kd.trainer_tools.text_progress`: no table of training losses), or nothing
+    The run shows one progress bar named after the run (`kd.trainer_tools.text_progress`: no table of losses), or nothing
     with `progress=False` (a loop of runs shows one bar of its own instead);
     `overrides` (e.g. epochs=3) go to `training_arguments`.
     """
@@ -44,7 +44,7 @@ def train_classifier_student(student, train_dataset, tokenizer, profile: Profile
         trainer = DistillationTrainer(**common, teacher_model=teacher, temperature=d.temperature, alpha=d.alpha,
                                       alpha_cos=alpha_cos, teacher_logits=teacher_logits)
     if progress:
-        text_progress(trainer)  # one bar, never a table of the losses
+        text_progress(trainer, f"{name}, seed {seed}")  # one bar, never a table of the losses
     else:
         without_progress_table(trainer)
     trainer.train()

@@ -66,10 +66,10 @@ def distillation_arguments(output_dir, *, steps: int, batch_size: int, new_token
     return DistillationConfig(**kwargs)
 
 
-def on_policy_trainer(student, teacher, tokenizer, train_prompts, args, eval_prompts=None):
+def on_policy_trainer(student, teacher, tokenizer, train_prompts, args, eval_prompts=None, desc: str | None = None):
     """TRL's `DistillationTrainer` over a `"prompt"` dataset. The tokenizer pads on the left, as generation
     needs (the new tokens then follow every prompt directly); the teacher is frozen (eval mode, no grads); the
-    progress is one bar, not a table of the losses (`logged_losses` reads them)."""
+    progress is one bar named `desc` (by default the run's beta), not a table of the losses (`logged_losses`)."""
     from trl import DistillationTrainer
 
     if tokenizer.pad_token is None:
@@ -81,7 +81,8 @@ def on_policy_trainer(student, teacher, tokenizer, train_prompts, args, eval_pro
     set_seed(args.seed)
     trainer = DistillationTrainer(model=student, teacher_model=teacher, args=args, train_dataset=train_prompts,
                                   eval_dataset=eval_prompts, processing_class=tokenizer)
-    return text_progress(trainer)  # one bar; the losses per step are in trainer.state.log_history
+    desc = desc or f"on-policy (TRL), beta={args.beta:g}"
+    return text_progress(trainer, desc)  # one bar; the losses per step are in trainer.state.log_history
 
 
 def logged_losses(trainer) -> list[float]:
