@@ -56,6 +56,6 @@ __all__ = ["CNN", "MLP", "MissingAssetError", "budget", "cache_dir", "classify",
            "load_encoder", "load_mnist", "load_sentiment", "load_tokenizer", "loop", "measure",
            "mnist_models", "model_costs", "models", "placement", "plots", "profile", "profiles", "seed", "set_seed", "soft_target_loss", "train",
            "trainer_tools"]
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 placement.simulate_from_environment()  # only when KDCOURSE_PLACEMENT=simulate (the rehearsal): see kd.placement
