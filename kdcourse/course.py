@@ -13,7 +13,7 @@ from .assets import REPO_ROOT
 REPOSITORY = "https://github.com/kdcourse/kdcourse"
 # The branch or release tag the notebooks belong to: their badges open it and their setup cells install it.
 # `python scripts/release.py VERSION` sets it to the tag for the release commit, and back to main after it.
-REF = "v0.1.1"
+REF = "main"
 
 
 def colab_url(filename: str, ref: str = REF) -> str:
