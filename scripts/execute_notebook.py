@@ -38,10 +38,12 @@ def peak_from_time_log(log: Path) -> int:
     return int(found[0]) * 1024
 
 
-def execute(path: Path) -> int:
-    """Run every cell of the notebook in place; returns the peak resident set of the run, in bytes."""
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                    "--ExecutePreprocessor.timeout=-1", str(path)], check=True)
+def execute(path: Path, out: Path | None = None, env: dict | None = None) -> int:
+    """Run every cell of the notebook, in place or into `out` (scripts/thread_check.py), in this environment or
+    `env`; returns the peak resident set of the run, in bytes."""
+    where = ["--output", str(out.resolve())] if out else ["--inplace"]
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", *where,
+                    "--ExecutePreprocessor.timeout=-1", str(path.resolve())], check=True, env=env)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux kilobytes
 

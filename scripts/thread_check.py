@@ -21,10 +21,7 @@ import math
 import os
 import platform
 import re
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -165,18 +162,16 @@ def printed_threads(nb: dict) -> int:
 
 def rerun(path: Path, out: Path) -> tuple[float, float]:
     """Execute the notebook into `out` with one thread, an empty artifact cache and a fresh Trainer folder;
-    returns (minutes, peak GiB). The peak is the largest resident set of a process the run waited for (the
-    kernel), as scripts/execute_notebook.py reads it."""
+    returns (minutes, peak GiB), the peak measured as `make execute` measures it."""
+    from execute_notebook import execute  # scripts/ is on the path when this file runs as a script
+
     scratch = Path(tempfile.mkdtemp(prefix="kdcourse_thread_check_"))
     env = dict(os.environ, KDCOURSE_PROFILE="cpu", HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(THREADS),
                KDCOURSE_CACHE=str(scratch / "cache"), KDCOURSE_RUNS=str(scratch / "runs"))
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                    "--ExecutePreprocessor.timeout=-1", "--output", str(out.resolve()), str(path.resolve())],
-                   check=True, env=env)
+    peak = execute(path, out, env)
     minutes = (time.perf_counter() - start) / 60
     shutil.rmtree(scratch)  # the retrained teachers and checkpoints: the executed copy is what is kept
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     return minutes, peak / 2**30
 
 
