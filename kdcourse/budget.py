@@ -33,7 +33,10 @@ STEP_OVERHEAD_S = {"transformer": 0.065, "small": 0.002, "generate": 0.03}
 # The same on the course's CPU, where a step's Python and autograd bookkeeping costs less than a GPU's launches: assumed.
 CPU_STEP_OVERHEAD_S = {"transformer": 0.01, "small": 0.0002, "generate": 0.005}
 CPU_THREAD_FLOPS = 60e9  # one fp32 CPU thread: measured 60 GFLOP/s on the course's 2-core machine
-SETUP_S = 60.0  # per notebook: imports, loading models and data, tokenising (assumed)
+SETUP_S = 60.0  # per notebook on a GPU machine: imports, loading models and data, tokenising (assumed)
+# The same on the course's CPU, measured: notebook 00 (imports and the course map, nothing trained) ran in 8 s,
+# and notebook 05 in 23 s, 9 s beyond the work counted for it.
+CPU_SETUP_S = 10.0
 # Bytes of memory traffic per trained parameter and optimiser step, beyond the FLOPs: AdamW reads the weight, its
 # gradient and two moments and writes three of them back (7 x 4 bytes); autocast writes an fp16 copy of each
 # weight every step (read 4, write 2); a loss scaler reads and rewrites every gradient to unscale it and reads it
@@ -52,19 +55,21 @@ class Device:
     loss_scaling: bool  # fp16 with a GradScaler (a T4), not bf16 or fp32
     efficiency: float  # share of the peaks sustained
     overhead: dict  # seconds per step, by phase size
+    setup: float  # seconds per notebook before its work
     source: str
 
 
 DEVICES = {
-    "Colab T4": Device(65e12, 8.1e12, 320e9, 15.0, True, EFFICIENCY, STEP_OVERHEAD_S,
+    "Colab T4": Device(65e12, 8.1e12, 320e9, 15.0, True, EFFICIENCY, STEP_OVERHEAD_S, SETUP_S,
                        "NVIDIA T4 datasheet: 65 TFLOP/s fp16 mixed, 8.1 fp32, 320 GB/s, 16 GB (15 GB visible on Colab)"),
-    "A100": Device(312e12, 19.5e12, 1555e9, 40.0, False, EFFICIENCY, STEP_OVERHEAD_S,
+    "A100": Device(312e12, 19.5e12, 1555e9, 40.0, False, EFFICIENCY, STEP_OVERHEAD_S, SETUP_S,
                    "NVIDIA A100 40GB datasheet: 312 TFLOP/s bf16 dense, 19.5 fp32, 1,555 GB/s"),
-    "H100": Device(989e12, 67e12, 3350e9, 80.0, False, EFFICIENCY, STEP_OVERHEAD_S,
+    "H100": Device(989e12, 67e12, 3350e9, 80.0, False, EFFICIENCY, STEP_OVERHEAD_S, SETUP_S,
                    "NVIDIA H100 SXM datasheet: 989 TFLOP/s bf16 dense, 67 fp32, 3.35 TB/s"),
     # bandwidth as AdamW sees it, measured at 2 threads over 100 tensors: 17.4M parameters in 37 ms (13 GB/s at 28
     # bytes each), 67M in 288 ms (6.5 GB/s)
     "CPU (2 threads)": Device(2 * CPU_THREAD_FLOPS, 2 * CPU_THREAD_FLOPS, 10e9, 24.0, False, 1.0, CPU_STEP_OVERHEAD_S,
+                              CPU_SETUP_S,
                               "the course's machine: 2 threads at the measured 60 GFLOP/s each, fp32; AdamW at ~10 GB/s"),
 }
 
@@ -79,7 +84,7 @@ def phases(notebook: str, profile: Profile) -> list[Phase]:
 def seconds(work: list[Phase], device: str = "Colab T4", cached: bool = True) -> float:
     """Estimated seconds of `work` on `device` (a key of DEVICES): each phase's FLOPs at the device's efficiency
     of its peak in the phase's precision, plus its steps' overhead, plus its optimiser steps' memory traffic
-    (AdamW, autocast's weight copies, a loss scaler's passes over the gradients), plus SETUP_S; CPU phases at
+    (AdamW, autocast's weight copies, a loss scaler's passes over the gradients), plus the device's setup; CPU phases at
     CPU_THREAD_FLOPS (one thread, as the notebooks measure latency). `cached=False` leaves out the phases that
     rebuild an earlier notebook's artifact (a machine that ran the course in order has them); a CPU device leaves
     out the phases of GPU-only cells."""
@@ -88,7 +93,7 @@ def seconds(work: list[Phase], device: str = "Colab T4", cached: bool = True) ->
     d = DEVICES[device]
     autocast = d.mixed > d.fp32  # a device with faster mixed precision uses it, and pays its weight copies
     per_param = OPTIMIZER_BYTES + (AUTOCAST_BYTES if autocast else 0) + (SCALER_BYTES if d.loss_scaling else 0)
-    total = SETUP_S
+    total = d.setup
     for ph in work:
         if (ph.cached and not cached) or (ph.gpu_only and device.startswith("CPU")):
             continue  # an earlier notebook's artifact, or a cell that a CPU skips
