@@ -13,7 +13,6 @@ import contextlib
 import functools
 import shutil
 import tempfile
-
 from pathlib import Path
 
 from . import device as dev
