@@ -86,7 +86,7 @@ def augment_text(text: str, rng: np.random.Generator, mask_token: str, p_mask: f
     """One augmented copy of `text` by a simplified version of Tang et al.'s rules (2019, "Distilling
     task-specific knowledge from BERT into simple neural networks", section 3.3): with probability p_ngram keep
     only a random n-gram of 1 to max_n words; otherwise replace each word by the mask token with probability
-    p_mask. Their third rule, replacing a word by another of the same part of speech, is left out.
+    p_mask. Their part-of-speech rule, replacing a word by another of the same part of speech, is left out.
 
     The copy may no longer carry the original's sentiment ("the film" alone carries none), which is
     why it gets no label: the teacher says what it thinks of it, uncertainty included.
