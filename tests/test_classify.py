@@ -217,7 +217,7 @@ def test_seed_scores_plot_shows_every_run():
     assert scores.loc[4, "test macro-F1 %"] == pytest.approx(scores.loc[4, "positive-class F1 %"] / 2)
     axes = kd.plots.plot_seed_scores(scores, title="runs")
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["full", "scratch", "majority"]
-    assert all(ax.get_ylabel().endswith("(%)") and ax.get_title() for ax in axes)
+    assert all(ax.get_ylabel().endswith("(%)") and ax.get_xlabel().startswith("way") and ax.get_title() for ax in axes)
     dots = [c for c in axes[0].collections if isinstance(c, matplotlib.collections.PathCollection)]
     assert sum(len(c.get_offsets()) for c in dots) == 5  # one dot per run
 

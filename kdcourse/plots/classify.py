@@ -60,7 +60,8 @@ def plot_seed_scores(scores, title: str = "Test scores over seeds", axes=None):
         _, axes = plt.subplots(1, 2, figsize=(12, 4))
     for ax, (column, name) in zip(axes, [("test acc %", "test accuracy"), ("test macro-F1 %", "test macro-F1")]):
         groups = {way: g[column].to_numpy() for way, g in scores.groupby("way", sort=False)}
-        plot_mean_std(groups, ylabel=f"{name} (%)", title=f"{name}: dots = runs, bars = mean ± 1 std", ax=ax)
+        plot_mean_std(groups, ylabel=f"{name} (%)", title=f"{name}: dots = runs, bars = mean ± 1 std", ax=ax,
+                      xlabel="way of training (majority: always the most common class)")
     axes[0].figure.suptitle(title)
     axes[0].figure.tight_layout()
     return axes

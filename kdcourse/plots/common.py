@@ -34,7 +34,7 @@ def plot_lines(x: Sequence[float], series: Mapping[str, Sequence[float]], xlabel
 
 
 def plot_mean_std(groups: Mapping[str, Sequence[float]], ylabel: str, title: str,
-                  reference: Mapping[str, float] | None = None, ax=None):
+                  reference: Mapping[str, float] | None = None, ax=None, xlabel: str = ""):
     """One bar per group at the mean of its values, with a ±1 std error bar and every value as a dot.
 
     `reference` draws horizontal dashed lines (e.g. the teacher's result) to compare against.
@@ -49,7 +49,7 @@ def plot_mean_std(groups: Mapping[str, Sequence[float]], ylabel: str, title: str
     for k, (name, value) in enumerate((reference or {}).items()):
         ax.axhline(value, linestyle="--", color=f"C{len(names) + k}", label=name)
     ax.set_xticks(range(len(names)), names)
-    ax.set(ylabel=ylabel, title=title)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(axis="y", alpha=0.3)
     if reference:
         ax.legend()
