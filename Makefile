@@ -3,9 +3,9 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PROFILE ?= cpu
-# Python writes each module's bytecode when it first imports it, even where the environment says not to (CI
-# sets PYTHONDONTWRITEBYTECODE): otherwise every notebook's kernel compiles torch and transformers again, about
-# 7 s each, and pip compiling all of them at install costs more than the few that are imported.
+# Python writes each module's bytecode when it first imports it, even where the environment says not to (the
+# course's CI machine sets PYTHONDONTWRITEBYTECODE): otherwise every notebook's kernel compiles torch and
+# transformers again, 5 to 12 s each, and pip compiling every installed module costs more than the few imported.
 unexport PYTHONDONTWRITEBYTECODE
 
 REHEARSAL ?= /tmp/kdcourse_rehearsal
@@ -17,7 +17,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-compile -r requirements.txt  # each module is compiled when first imported (top of file)
+	$(PY) -m pip install -q --no-compile -r requirements.txt  # compiled at first import: see PYTHONDONTWRITEBYTECODE above
 	$(PY) -m pip install -q --no-deps -r requirements-assets.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
